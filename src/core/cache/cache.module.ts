@@ -1,0 +1,37 @@
+import KeyvRedis from '@keyv/redis';
+import { CacheModule as NestCacheModule, CacheOptions } from '@nestjs/cache-manager';
+import { Global, Logger, Module } from '@nestjs/common';
+import { Keyv } from 'keyv';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { REDIS_CLIENT, RedisClient } from '../redis/redis.module';
+
+/**
+ * Wires `CACHE_MANAGER` (cache-manager 7 over Keyv) to Redis when `REDIS_URL` is set, to process
+ * memory otherwise. Feature modules only inject it; keys live under `<REDIS_KEY_PREFIX>cache:`.
+ */
+function createKeyvStore(config: AppConfig, redis: RedisClient | null): Keyv {
+  const namespace = `${config.redisKeyPrefix}cache`;
+  const keyv = redis
+    ? new Keyv({ store: new KeyvRedis(redis, { namespace, keyPrefixSeparator: ':' }), namespace, useKeyPrefix: false })
+    : new Keyv({ namespace });
+  const logger = new Logger('Cache');
+  keyv.on('error', (error: unknown) => logger.warn(`cache store error: ${error instanceof Error ? error.message : String(error)}`));
+  return keyv;
+}
+
+@Global()
+@Module({
+  imports: [
+    NestCacheModule.registerAsync({
+      inject: [APP_CONFIG, REDIS_CLIENT],
+      useFactory: (config: AppConfig, redis: RedisClient | null) => ({
+        // the CommonJS and ESM builds of keyv declare separate (structurally equal) classes
+        stores: [createKeyvStore(config, redis)] as unknown as CacheOptions['stores'],
+        ttl: config.cache.ttlSeconds * 1000,
+      }),
+    }),
+  ],
+  exports: [NestCacheModule],
+})
+export class AppCacheModule {}

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { DataSourceOptions } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { migrations } from '../../migrations/migrations';
+import { TypeOrmPinoLogger } from './typeorm-logger';
+
+export type EntityList = NonNullable<DataSourceOptions['entities']>;
+
+/**
+ * The DataSource options for the configured database. The app and the TypeORM CLI
+ * (`ormconfig.ts`) both build from here, so they always agree. Migrations, never
+ * `synchronize`, shape the schema.
+ */
+export function createDataSourceOptions(config: AppConfig, entities: EntityList, log?: Logger): DataSourceOptions {
+  const common = {
+    entities,
+    migrations,
+    migrationsRun: false, // run under a cross-instance lock by runMigrationsLocked()
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    maxQueryExecutionTime: 1000,
+    logger: log ? new TypeOrmPinoLogger(log) : undefined,
+  } as const;
+
+  if (config.database.kind === 'sqlite') {
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: config.database.file,
+      enableWAL: true,
+      // a second writer waits up to 5 s for the lock instead of failing at once
+      timeout: 5000,
+      prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+        db.pragma('foreign_keys = ON');
+        db.pragma('synchronous = NORMAL');
+      },
+    };
+  }
+
+  return {
+    ...common,
+    type: 'mysql',
+    url: config.database.url,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    // BIGINT columns come back as numbers while they fit in 2^53 (balances never exceed that)
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    connectTimeout: 5000,
+    poolSize: config.database.poolSize,
+    extra: { enableKeepAlive: true, keepAliveInitialDelay: 10_000 },
+  };
+}

@@ -1,0 +1,116 @@
+import { ErrorCode } from './error-codes';
+
+export type ErrorDetails = Record<string, unknown>;
+
+/**
+ * Base of every error the API answers with on purpose. Services throw these; the global
+ * exception filter turns them into the error envelope. Modules derive their domain errors
+ * (e.g. `InsufficientFundsError`) from `AppError` with their own code and status.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+
+  constructor(
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Field path (dotted) → messages, as the contract's `VALIDATION_ERROR` details. */
+export type FieldErrors = Record<string, string[]>;
+
+export class ValidationError extends AppError {
+  readonly code = ErrorCode.VALIDATION_ERROR;
+  readonly status = 400;
+
+  constructor(fields: FieldErrors, message = 'The request is not valid') {
+    super(message, fields);
+  }
+}
+
+export class BadRequestError extends AppError {
+  readonly code = ErrorCode.BAD_REQUEST;
+  readonly status = 400;
+}
+
+export class UnauthorizedError extends AppError {
+  readonly code = ErrorCode.UNAUTHORIZED;
+  readonly status = 401;
+
+  constructor(message = 'Authentication is required', details?: ErrorDetails) {
+    super(message, details);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = ErrorCode.FORBIDDEN;
+  readonly status = 403;
+
+  constructor(message = 'You are not allowed to do this', details?: ErrorDetails) {
+    super(message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = ErrorCode.NOT_FOUND;
+  readonly status = 404;
+
+  constructor(resource: string, id: string) {
+    super(`${resource} ${id} was not found`, { resource, id });
+  }
+}
+
+export class RouteNotFoundError extends AppError {
+  readonly code = ErrorCode.NOT_FOUND;
+  readonly status = 404;
+
+  constructor(method: string, path: string) {
+    super(`Route ${method} ${path} does not exist`, { method, path });
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly code = ErrorCode.CONFLICT;
+  readonly status = 409;
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly code = ErrorCode.PAYLOAD_TOO_LARGE;
+  readonly status = 413;
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly code = ErrorCode.UNSUPPORTED_MEDIA_TYPE;
+  readonly status = 415;
+}
+
+export class RateLimitedError extends AppError {
+  readonly code = ErrorCode.RATE_LIMITED;
+  readonly status = 429;
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many requests, retry later', { retryAfter: retryAfterSeconds });
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  readonly code = ErrorCode.SERVICE_UNAVAILABLE;
+  readonly status = 503;
+
+  constructor(message = 'The service is temporarily unavailable, retry later', details?: ErrorDetails) {
+    super(message, details);
+  }
+}
+
+export class InternalError extends AppError {
+  readonly code = ErrorCode.INTERNAL_ERROR;
+  readonly status = 500;
+
+  constructor() {
+    super('An unexpected error occurred');
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Recognises database driver failures (mysql2, better-sqlite3, TypeORM) by their codes, so the
+ * exception filter can answer 409 or 503 instead of 500 and log them without SQL or values.
+ */
+
+const DUPLICATE_KEY_CODES = new Set(['ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+const UNAVAILABLE_CODES = new Set([
+  // the server went away, refused us, or the pool gave up
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'POOL_CLOSED',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_QUERY_INTERRUPTED',
+  // contention that survived the caller's retries
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+]);
+
+const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013]);
+
+interface DriverErrorShape {
+  code?: unknown;
+  errno?: unknown;
+  sqlState?: unknown;
+  name?: unknown;
+  message?: unknown;
+  driverError?: unknown;
+}
+
+/** The driver's own error: TypeORM wraps it as `driverError`. */
+function driverErrorOf(error: unknown): DriverErrorShape | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const shape = error as DriverErrorShape;
+  if (typeof shape.driverError === 'object' && shape.driverError !== null) {
+    return shape.driverError as DriverErrorShape;
+  }
+  return shape;
+}
+
+export function isDuplicateKeyError(error: unknown): boolean {
+  const driver = driverErrorOf(error);
+  return driver !== null && (DUPLICATE_KEY_CODES.has(String(driver.code)) || driver.errno === 1062);
+}
+
+export function isDatabaseUnavailableError(error: unknown): boolean {
+  const driver = driverErrorOf(error);
+  if (driver === null) return false;
+  const code = String(driver.code ?? '');
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith('SQLITE_IOERR')) return true;
+  if (typeof driver.errno === 'number' && UNAVAILABLE_ERRNOS.has(driver.errno)) return true;
+  // TypeORM's own wording when a query needs a connection it does not have
+  return (
+    typeof (error as DriverErrorShape).name === 'string' &&
+    ['ConnectionIsNotSetError', 'CannotConnectAlreadyConnectedError', 'ConnectionNotFoundError'].includes(
+      (error as DriverErrorShape).name as string,
+    )
+  );
+}
+
+/** True when the error came from a database driver (it carries SQL or values: never log its message). */
+export function isDriverError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const shape = error as DriverErrorShape;
+  return shape.name === 'QueryFailedError' || 'driverError' in shape || typeof shape.sqlState === 'string';
+}
+
+/** What may be logged about a driver error: codes and where it was thrown, never SQL or parameters. */
+export function describeDriverError(error: unknown): Record<string, unknown> {
+  const driver = driverErrorOf(error) ?? {};
+  const stack = error instanceof Error ? (error.stack ?? '').split('\n').slice(1).join('\n') : undefined;
+  return {
+    type: (error as DriverErrorShape).name,
+    code: driver.code,
+    errno: driver.errno,
+    sqlState: driver.sqlState,
+    stack,
+  };
+}

@@ -1,0 +1,77 @@
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import { ServiceUnavailableError } from '../errors/app-error';
+import { InjectRedis, RedisClient } from '../redis/redis.module';
+import { ApiEnvelope } from '../swagger/api-envelope.decorator';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+class LivenessDto {
+  @ApiProperty({ example: 'ok' })
+  status: 'ok';
+}
+
+class ReadinessDto {
+  @ApiProperty({ example: 'ok' })
+  status: 'ok';
+
+  @ApiProperty({ example: { database: 'up', cache: 'up' }, description: 'Each dependency and its state' })
+  checks: Record<string, 'up' | 'down'>;
+}
+
+@ApiTags('health')
+@SkipThrottle()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly database: TypeOrmHealthIndicator,
+    @InjectRedis() private readonly redis: RedisClient | null,
+  ) {}
+
+  @Get('live')
+  @ApiEnvelope(LivenessDto, { description: 'The process is running', commonErrors: false })
+  live(): LivenessDto {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiEnvelope(ReadinessDto, {
+    description: 'Database and cache answer',
+    errors: [503],
+    commonErrors: false,
+  })
+  async ready(): Promise<ReadinessDto> {
+    try {
+      const result = await this.health.check([
+        () => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+        () => this.cacheCheck(),
+      ]);
+      return { status: 'ok', checks: statesOf(result.details) };
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const body = error.getResponse() as { details?: Record<string, { status: string }> };
+      const checks = statesOf(body.details ?? {});
+      const down = Object.keys(checks).filter((name) => checks[name] === 'down');
+      throw new ServiceUnavailableError(`Not ready: ${down.join(', ')} unavailable`, checks);
+    }
+  }
+
+  private cacheCheck() {
+    const redis = this.redis;
+    // without REDIS_URL the cache lives in process memory and is up while the process is
+    return this.indicators
+      .check('cache')
+      .attempt(async () => {
+        if (redis) await redis.ping();
+      })
+      .withTimeout(CHECK_TIMEOUT_MS);
+  }
+}
+
+function statesOf(details: Record<string, { status: string }>): Record<string, 'up' | 'down'> {
+  return Object.fromEntries(Object.entries(details).map(([name, { status }]) => [name, status === 'up' ? 'up' : 'down']));
+}

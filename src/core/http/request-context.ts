@@ -1,0 +1,17 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Logger } from 'pino';
+
+export interface RequestContext {
+  requestId: string;
+  /** The request's child logger: every line it writes carries `requestId`. */
+  log: Logger;
+}
+
+/**
+ * Carries the current request through async calls, so code far from the controller
+ * (a service, a repository, the Nest logger) logs with the right request id.
+ */
+export const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** Accepted inbound `X-Request-Id` values (the contract's pattern). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
