@@ -27,6 +27,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // e2e tests start real servers and poll for recovery; each poll has its own, shorter deadline
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -37,7 +39,6 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

@@ -52,7 +52,7 @@ export async function createIsolatedEnv(): Promise<IsolatedEnv> {
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'app-test-'));
     databaseUrl = `sqlite:${join(dir, 'test.sqlite')}`;
-    dropDatabase = async () => rmSync(dir, { recursive: true, force: true });
+    dropDatabase = () => Promise.resolve(rmSync(dir, { recursive: true, force: true }));
   }
 
   const env: Record<string, string> = { DATABASE_URL: databaseUrl, REDIS_KEY_PREFIX: redisKeyPrefix, LOG_LEVEL: 'warn' };

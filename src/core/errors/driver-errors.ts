@@ -46,7 +46,7 @@ function driverErrorOf(error: unknown): DriverErrorShape | null {
   if (typeof error !== 'object' || error === null) return null;
   const shape = error as DriverErrorShape;
   if (typeof shape.driverError === 'object' && shape.driverError !== null) {
-    return shape.driverError as DriverErrorShape;
+    return shape.driverError;
   }
   return shape;
 }
@@ -59,7 +59,7 @@ export function isDuplicateKeyError(error: unknown): boolean {
 export function isDatabaseUnavailableError(error: unknown): boolean {
   const driver = driverErrorOf(error);
   if (driver === null) return false;
-  const code = String(driver.code ?? '');
+  const code = typeof driver.code === 'string' ? driver.code : '';
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('SQLITE_IOERR')) return true;
   if (typeof driver.errno === 'number' && UNAVAILABLE_ERRNOS.has(driver.errno)) return true;
   // TypeORM's own wording when a query needs a connection it does not have

@@ -1,4 +1,4 @@
-import { ValidationError as ClassValidatorError, ValidationPipe } from '@nestjs/common';
+import { ValidationPipe, type ValidationError as ClassValidatorError } from '@nestjs/common';
 import { FieldErrors, ValidationError } from '../errors/app-error';
 
 /**

@@ -14,19 +14,16 @@ interface ThrottlerLimitDetail {
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+  protected override getTracker(request: Record<string, unknown>): Promise<string> {
     const req = request as unknown as FastifyRequest & { user?: { id?: string } };
-    return req.user?.id ? `user:${req.user.id}` : `ip:${req.ip}`;
+    return Promise.resolve(req.user?.id ? `user:${req.user.id}` : `ip:${req.ip}`);
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
     return `${throttlerName}:${tracker}`;
   }
 
-  protected override async throwThrottlingException(
-    _context: ExecutionContext,
-    detail: ThrottlerLimitDetail,
-  ): Promise<void> {
-    throw new RateLimitedError(detail.timeToBlockExpire);
+  protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    return Promise.reject(new RateLimitedError(detail.timeToBlockExpire));
   }
 }

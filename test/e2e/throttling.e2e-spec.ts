@@ -1,0 +1,108 @@
+import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
+import { ProbeModule } from '../support/probe.module';
+import { json, startTestApp, TestApp } from '../support/test-app';
+
+const OK = '/api/v1/__probe/ok';
+
+describe('rate limiting (global guard)', () => {
+  let env: IsolatedEnv;
+  const apps: TestApp[] = [];
+
+  async function start(extraEnv: Record<string, string>): Promise<TestApp> {
+    const t = await startTestApp(env, { env: extraEnv, extraModules: [ProbeModule] });
+    apps.push(t);
+    return t;
+  }
+
+  beforeEach(async () => {
+    // a fresh key space per test: counters of one test never leak into the next
+    env = await createIsolatedEnv();
+  });
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((t) => t.close()));
+    await env.destroy();
+  });
+
+  it('answers 429 RATE_LIMITED with Retry-After once a client is over RATE_LIMIT per window', async () => {
+    const t = await start({ RATE_LIMIT: '3', RATE_LIMIT_WINDOW: '60' });
+    for (let i = 0; i < 3; i++) {
+      const res = await t.request({ method: 'GET', url: OK });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-ratelimit-limit']).toBe('3');
+      expect(res.headers['x-ratelimit-remaining']).toBe(String(2 - i));
+    }
+    const limited = await t.request({ method: 'GET', url: OK });
+    expect(limited.statusCode).toBe(429);
+    expect(json(limited).error.code).toBe('RATE_LIMITED');
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+  });
+
+  it('counts per client across routes, not per route', async () => {
+    const t = await start({ RATE_LIMIT: '2' });
+    expect((await t.request({ method: 'GET', url: OK })).statusCode).toBe(200);
+    expect((await t.request({ method: 'GET', url: '/api/v1/__probe/offset' })).statusCode).toBe(200);
+    expect((await t.request({ method: 'GET', url: '/api/v1/__probe/cursor' })).statusCode).toBe(429);
+  });
+
+  it('does not limit /health, /metrics or /docs', async () => {
+    const t = await start({ RATE_LIMIT: '1' });
+    expect((await t.request({ method: 'GET', url: OK })).statusCode).toBe(200);
+    for (const url of ['/health/live', '/health/ready', '/metrics', '/docs/json', '/health/live']) {
+      expect({ url, status: (await t.request({ method: 'GET', url })).statusCode }).toEqual({ url, status: 200 });
+    }
+    expect((await t.request({ method: 'GET', url: OK })).statusCode).toBe(429);
+  });
+
+  it('RATE_LIMIT=0 turns the limit off', async () => {
+    const t = await start({ RATE_LIMIT: '0' });
+    for (let i = 0; i < 20; i++) expect((await t.request({ method: 'GET', url: OK })).statusCode).toBe(200);
+  });
+
+  it('ignores a forged X-Forwarded-For unless TRUST_PROXY is set', async () => {
+    const t = await start({ RATE_LIMIT: '2' });
+    const forged = (ip: string) => t.request({ method: 'GET', url: OK, headers: { 'x-forwarded-for': ip } });
+    expect((await forged('10.0.0.1')).statusCode).toBe(200);
+    expect((await forged('10.0.0.2')).statusCode).toBe(200);
+    expect((await forged('10.0.0.3')).statusCode).toBe(429);
+  });
+
+  it('with TRUST_PROXY=true, each forwarded client has its own counter', async () => {
+    const t = await start({ RATE_LIMIT: '1', TRUST_PROXY: 'true' });
+    const from = (ip: string) => t.request({ method: 'GET', url: OK, headers: { 'x-forwarded-for': ip } });
+    expect((await from('203.0.113.1')).statusCode).toBe(200);
+    expect((await from('203.0.113.2')).statusCode).toBe(200);
+    expect((await from('203.0.113.1')).statusCode).toBe(429);
+  });
+
+  it('lets exactly RATE_LIMIT requests through a concurrent burst', async () => {
+    const t = await start({ RATE_LIMIT: '5' });
+    const statuses = await Promise.all(Array.from({ length: 200 }, () => t.request({ method: 'GET', url: OK })));
+    const counts = statuses.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.statusCode]: (acc[r.statusCode] ?? 0) + 1 }), {});
+    expect(counts).toEqual({ 200: 5, 429: 195 });
+  });
+
+  (target.redisUrl ? it : it.skip)('holds across instances sharing Redis', async () => {
+    const a = await start({ RATE_LIMIT: '4' });
+    const b = await start({ RATE_LIMIT: '4' });
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).request({ method: 'GET', url: OK })),
+    );
+    expect(statuses.filter((r) => r.statusCode === 200)).toHaveLength(4);
+    // the counter really lives in Redis, under this deployment's key prefix
+    expect(await keysUnder(env.redisUrl!, `${env.redisKeyPrefix}rl:`)).toBeGreaterThan(0);
+  });
+});
+
+async function keysUnder(url: string, prefix: string): Promise<number> {
+  const { createClient } = await import('@redis/client');
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    return (await client.keys(`${prefix}*`)).length;
+  } finally {
+    await client.close();
+  }
+}
