@@ -2,6 +2,7 @@
 // app's benchmarked routes, with nothing else (no Nest, no guards, no interceptors).
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
+import helmet from 'helmet';
 
 const databaseUrl = process.env.DATABASE_URL || 'sqlite:data/bench-baseline.sqlite';
 const redisUrl = process.env.REDIS_URL || null;
@@ -34,9 +35,18 @@ if (redisUrl) {
 const meta = (id) => ({ requestId: id, timestamp: new Date().toISOString() });
 const app = Fastify({ genReqId: () => randomUUID() });
 
-app.get('/health/ready', async (request, reply) => {
+// the same response headers as the app: helmet's, computed once, and the request id
+const securityHeaders = {};
+helmet()({}, { setHeader: (name, value) => (securityHeaders[name] = String(value)), removeHeader: () => {} }, () => {});
+app.addHook('onRequest', (request, reply, done) => {
+  reply.headers(securityHeaders).header('X-Request-Id', request.id);
+  done();
+});
+
+app.get('/health/live', async (request) => ({ data: { status: 'ok' }, meta: meta(request.id) }));
+
+app.get('/health/ready', async (request) => {
   await Promise.all([pingDatabase(), pingCache()]);
-  reply.header('X-Request-Id', request.id);
   return { data: { status: 'ok', checks: { database: 'up', cache: 'up' } }, meta: meta(request.id) };
 });
 

@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const duration = Number(process.env.BENCH_DURATION || 10);
 const connections = Number(process.env.BENCH_CONNECTIONS || 50);
-const scenarios = [{ name: 'GET /health/ready (database ping + cache ping)', path: '/health/ready' }];
+const scenarios = [
+  { name: 'GET /health/live (request pipeline, envelope)', path: '/health/live' },
+  { name: 'GET /health/ready (database ping + cache ping)', path: '/health/ready' },
+];
 
 function start(script, port, extraEnv) {
   const cwd = mkdtempSync(join(tmpdir(), 'bench-'));

@@ -1,15 +1,16 @@
-import helmet from '@fastify/helmet';
 import { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyInstance, LogController } from 'fastify';
+import { FastifyBaseLogger, FastifyInstance, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_PATTERN, requestContext } from './core/http/request-context';
+import { securityHeaders } from './core/http/security-headers';
 import { AppLogger } from './core/logging/app-logger';
+import { lazyChildLogger } from './core/logging/lazy-child-logger';
 import { createRootLogger } from './core/logging/root-logger';
 import { MetricsService } from './core/metrics/metrics.service';
 import { setupSwagger } from './core/swagger/swagger.setup';
@@ -31,6 +32,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const logger = options.logger ?? createRootLogger(config.logLevel);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
+    childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
+      lazyChildLogger(parent as Logger, bindings, childOptions),
     // one access-log line per request is written by our onResponse hook instead
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdOf,
@@ -46,21 +49,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     { logger: new AppLogger(logger), abortOnError: false, bodyParser: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestHooks(fastify, app.get(MetricsService));
+  registerRequestHooks(fastify, app.get(MetricsService), logger);
   // only JSON bodies are accepted: anything else is 415, not a string handed to a DTO
   fastify.removeContentTypeParser('text/plain');
 
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: [`'self'`],
-        styleSrc: [`'self'`, `'unsafe-inline'`],
-        imgSrc: [`'self'`, 'data:', 'validator.swagger.io'],
-        scriptSrc: [`'self'`],
-      },
-    },
-  });
   if (config.corsOrigins) {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
@@ -78,20 +71,29 @@ function requestIdOf(request: IncomingMessage): string {
   return typeof inbound === 'string' && REQUEST_ID_PATTERN.test(inbound) ? inbound : randomUUID();
 }
 
-/** Request id header, request context for every log line, one access-log line and metrics per request. */
-function registerRequestHooks(fastify: FastifyInstance, metrics: MetricsService): void {
+/** Security headers, request id header, request context for every log line, one access-log line and metrics per request. */
+function registerRequestHooks(fastify: FastifyInstance, metrics: MetricsService, logger: Logger): void {
+  const headers = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('X-Request-Id', request.id);
+    void reply.headers(headers).header('X-Request-Id', request.id);
     requestContext.run({ requestId: request.id, log: request.log as Logger }, done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
     metrics.observeRequest(request.method, route, reply.statusCode, durationMs / 1000);
-    request.log.info(
-      { method: request.method, route, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 },
-      'request completed',
-    );
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        {
+          requestId: request.id,
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          durationMs: Math.round(durationMs * 100) / 100,
+        },
+        'request completed',
+      );
+    }
     done();
   });
 }
