@@ -1,7 +1,12 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
+import { RolesGuard } from './core/auth/roles.guard';
 import { CoreModule } from './core/core.module';
+import { AppThrottlerGuard } from './core/throttling/app-throttler.guard';
+import { AuthModule, JwtAuthGuard } from './modules/auth';
+import { UsersModule } from './modules/users';
 
 /** The application: the shared core plus every feature module. */
 @Module({})
@@ -10,7 +15,13 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger, extraModules: Array<Type<unknown> | DynamicModule> = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), ...extraModules],
+      imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, ...extraModules],
+      // global guards run in this order: who is calling, may they, are they over their limit
+      providers: [
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_GUARD, useExisting: AppThrottlerGuard },
+      ],
     };
   }
 }

@@ -37,6 +37,7 @@ export class CoreModule {
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
       ],
+      exports: [ThrottlingModule],
     };
   }
 }

@@ -13,6 +13,7 @@ import {
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { DataSource } from 'typeorm';
+import { Public } from '../../src/core/auth/auth.decorators';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../src/core/errors/app-error';
 import { CursorPage, OffsetPage } from '../../src/core/http/pagination';
 
@@ -70,6 +71,7 @@ class ProbeService implements OnModuleInit {
   }
 }
 
+@Public()
 @Controller('__probe')
 class ProbeController {
   constructor(private readonly probe: ProbeService) {}

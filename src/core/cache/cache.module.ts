@@ -5,6 +5,7 @@ import { Keyv } from 'keyv';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.module';
+import { CacheAside } from './cache-aside.service';
 
 /**
  * Wires `CACHE_MANAGER` (cache-manager 7 over Keyv) to Redis when `REDIS_URL` is set, to process
@@ -12,9 +13,15 @@ import { REDIS_CLIENT, RedisClient } from '../redis/redis.module';
  */
 function createKeyvStore(config: AppConfig, redis: RedisClient | null): Keyv {
   const namespace = `${config.redisKeyPrefix}cache`;
+  // errors must reach CacheAside (which degrades to the database), not vanish into 'error' events
   const keyv = redis
-    ? new Keyv({ store: new KeyvRedis(redis, { namespace, keyPrefixSeparator: ':' }), namespace, useKeyPrefix: false })
-    : new Keyv({ namespace });
+    ? new Keyv({
+        store: new KeyvRedis(redis, { namespace, keyPrefixSeparator: ':', throwOnErrors: true }),
+        namespace,
+        useKeyPrefix: false,
+        throwOnErrors: true,
+      })
+    : new Keyv({ namespace, throwOnErrors: true });
   const logger = new Logger('Cache');
   keyv.on('error', (error: unknown) => logger.warn(`cache store error: ${error instanceof Error ? error.message : String(error)}`));
   return keyv;
@@ -32,6 +39,7 @@ function createKeyvStore(config: AppConfig, redis: RedisClient | null): Keyv {
       }),
     }),
   ],
-  exports: [NestCacheModule],
+  providers: [CacheAside],
+  exports: [NestCacheModule, CacheAside],
 })
 export class AppCacheModule {}

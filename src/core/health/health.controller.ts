@@ -2,6 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
+import { Public } from '../auth/auth.decorators';
 import { ServiceUnavailableError } from '../errors/app-error';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
 import { ApiEnvelope } from '../swagger/api-envelope.decorator';
@@ -22,6 +23,7 @@ class ReadinessDto {
 }
 
 @ApiTags('health')
+@Public()
 @SkipThrottle()
 @Controller('health')
 export class HealthController {

@@ -1,37 +1,69 @@
-import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { ExecutionContext, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppThrottlerGuard } from './app-throttler.guard';
+import { AUTH_RATE_LIMIT, AuthRateLimitOptions } from './auth-rate-limit.decorator';
 import { RateLimitStorage } from './rate-limit.storage';
 
 @Module({ providers: [RateLimitStorage], exports: [RateLimitStorage] })
 class RateLimitStorageModule {}
 
+function authOptions(context: ExecutionContext): AuthRateLimitOptions | undefined {
+  return Reflect.getMetadata(AUTH_RATE_LIMIT, context.getHandler()) as AuthRateLimitOptions | undefined;
+}
+
+function ipOf(request: Record<string, unknown>): string {
+  return `ip:${(request as unknown as FastifyRequest).ip}`;
+}
+
 /**
- * The global rate limit (`RATE_LIMIT` per `RATE_LIMIT_WINDOW` per client) on every route that
- * does not opt out with `@SkipThrottle()`. `RATE_LIMIT=0` turns it off.
+ * Three limits, each a named throttler of @nestjs/throttler:
+ * - `default`: `RATE_LIMIT` per window per client (user id when authenticated, else IP), all routes;
+ * - `auth`: `AUTH_RATE_LIMIT` per window per IP on each `@AuthRateLimit()` route;
+ * - `auth-email`: `AUTH_RATE_LIMIT` per window per email on `@AuthRateLimit({ perEmail: true })`.
+ * A limit of 0 turns that throttler off. The guard itself (`AppThrottlerGuard`) is registered
+ * by AppModule after the authentication guard, so it sees the user.
  */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [APP_CONFIG, RateLimitStorage],
-      useFactory: (config: AppConfig, storage: RateLimitStorage) => ({
-        storage,
-        setHeaders: true,
-        throttlers: [
-          {
-            name: 'default',
-            limit: config.rateLimit.limit,
-            ttl: config.rateLimit.windowSeconds * 1000,
-            skipIf: () => config.rateLimit.limit === 0,
-          },
-        ],
-      }),
+      useFactory: (config: AppConfig, storage: RateLimitStorage) => {
+        const ttl = config.rateLimit.windowSeconds * 1000;
+        const authLimit = config.rateLimit.authLimit;
+        return {
+          storage,
+          setHeaders: true,
+          throttlers: [
+            { name: 'default', limit: config.rateLimit.limit, ttl, skipIf: () => config.rateLimit.limit === 0 },
+            {
+              name: 'auth',
+              limit: authLimit,
+              ttl,
+              skipIf: (context) => authLimit === 0 || !authOptions(context),
+              getTracker: ipOf,
+              generateKey: (context, tracker, name) => `${name}:${context.getHandler().name}:${tracker}`,
+            },
+            {
+              name: 'auth-email',
+              limit: authLimit,
+              ttl,
+              skipIf: (context) => authLimit === 0 || !authOptions(context)?.perEmail,
+              getTracker: (request) => {
+                const email = (request as { body?: { email?: unknown } }).body?.email;
+                return typeof email === 'string' ? `email:${email.trim().toLowerCase()}` : ipOf(request);
+              },
+              generateKey: (context, tracker, name) => `${name}:${context.getHandler().name}:${tracker}`,
+            },
+          ],
+        };
+      },
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: AppThrottlerGuard }],
+  providers: [AppThrottlerGuard],
+  exports: [AppThrottlerGuard],
 })
 export class ThrottlingModule {}

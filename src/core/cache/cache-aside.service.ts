@@ -1,0 +1,150 @@
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { Cache } from 'cache-manager';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { InjectRedis, RedisClient } from '../redis/redis.module';
+
+/** A cached value, or a remembered "not found". */
+type Entry<T> = { v: T } | { nf: 1 };
+
+const READ_TIMEOUT_MS = 200;
+const RETRY_INVALIDATION_MS = 500;
+/** A second delete after a write closes the window in which another instance re-caches the old row. */
+const SECOND_DELETE_MS = 1000;
+
+/**
+ * Cache-aside reads with negative caching and in-flight de-duplication, and invalidation that
+ * survives a cache outage. The cache is an accelerator, never a dependency: when it is down or
+ * slow, reads go to the database and nothing answers 5xx because of it.
+ */
+@Injectable()
+export class CacheAside implements OnModuleDestroy {
+  private readonly logger = new Logger(CacheAside.name);
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Keys whose invalidation has not reached the cache yet: never read or written meanwhile. */
+  private readonly pending = new Set<string>();
+  /** Bumped on every invalidation; a load that started before one must not write back. */
+  private readonly generations = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(CACHE_MANAGER) private readonly cache: Cache,
+    @InjectConfig() private readonly config: AppConfig,
+    @InjectRedis() redis: RedisClient | null,
+    private readonly metrics: MetricsService,
+  ) {
+    redis?.on('ready', () => void this.retryPending());
+  }
+
+  /**
+   * The value under `key`, loading (and caching) it on a miss. Concurrent misses for one key
+   * share a single load. `null` from the loader is cached for `CACHE_NEGATIVE_TTL`.
+   */
+  async get<T>(name: string, key: string, load: () => Promise<T | null>): Promise<T | null> {
+    if (this.pending.has(key)) return load();
+    const cached = await this.read<T>(name, key);
+    if (cached) return 'nf' in cached ? null : cached.v;
+    const running = this.inFlight.get(key) as Promise<T | null> | undefined;
+    if (running) return running;
+    const generation = this.generations.get(key) ?? 0;
+    const loading = (async () => {
+      const value = await load();
+      if ((this.generations.get(key) ?? 0) === generation && !this.pending.has(key)) await this.write(key, value);
+      return value;
+    })().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, loading);
+    return loading;
+  }
+
+  /** Removes `key` everywhere at once; if the cache is unreachable, keeps retrying until it is not. */
+  async invalidate(key: string): Promise<void> {
+    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+    this.inFlight.delete(key);
+    if (!(await this.delete(key))) {
+      this.pending.add(key);
+      this.scheduleRetry();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.delete(key).then((ok) => {
+        if (!ok) {
+          this.pending.add(key);
+          this.scheduleRetry();
+        }
+      });
+    }, SECOND_DELETE_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  private async read<T>(name: string, key: string): Promise<Entry<T> | undefined> {
+    try {
+      const entry = await withTimeout(this.store().get<Entry<T>>(key), READ_TIMEOUT_MS);
+      this.metrics.cacheRequests.inc({ cache: name, result: entry ? 'hit' : 'miss' });
+      return entry ?? undefined;
+    } catch (error) {
+      this.metrics.cacheRequests.inc({ cache: name, result: 'error' });
+      this.logger.debug(`cache read failed for ${name}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async write<T>(key: string, value: T | null): Promise<void> {
+    const entry: Entry<T> = value === null ? { nf: 1 } : { v: value };
+    const ttl = (value === null ? this.config.cache.negativeTtlSeconds : this.config.cache.ttlSeconds) * 1000;
+    try {
+      await withTimeout(this.store().set(key, entry, ttl), READ_TIMEOUT_MS);
+    } catch (error) {
+      this.logger.debug(`cache write failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async delete(key: string): Promise<boolean> {
+    try {
+      await withTimeout(this.store().delete(key), READ_TIMEOUT_MS * 5);
+      return true;
+    } catch (error) {
+      this.logger.warn(`cache invalidation failed, will retry: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.retryPending();
+    }, RETRY_INVALIDATION_MS);
+    this.retryTimer.unref();
+  }
+
+  private async retryPending(): Promise<void> {
+    for (const key of [...this.pending]) {
+      if (await this.delete(key)) this.pending.delete(key);
+    }
+    if (this.pending.size > 0) this.scheduleRetry();
+    else this.logger.log('pending cache invalidations applied');
+  }
+
+  /** The Keyv store: used directly because cache-manager turns read errors into misses. */
+  private store() {
+    return this.cache.stores[0]!;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`cache did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,82 @@
+import type { ObjectLiteral, Repository as OrmRepository, SelectQueryBuilder } from 'typeorm';
+import { Contains, FindManyOptions, Repository, Where } from './repository.port';
+
+/**
+ * `Repository<T>` over TypeORM, written once. Module repositories extend it and add their own
+ * finders; every query is parameterised and ordered with the id as a tie-breaker, so offset and
+ * keyset pages are stable.
+ */
+export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }> implements Repository<T> {
+  protected constructor(
+    protected readonly orm: OrmRepository<T>,
+    private readonly alias: string,
+  ) {}
+
+  findById(id: string): Promise<T | null> {
+    return this.orm.createQueryBuilder(this.alias).where(`${this.alias}.id = :id`, { id }).getOne();
+  }
+
+  findMany(options: FindManyOptions<T> = {}): Promise<T[]> {
+    const query = this.filtered(options.where);
+    const direction = options.orderDir === 'desc' ? 'DESC' : 'ASC';
+    const column = `${this.alias}.${options.orderBy ?? 'id'}`;
+    if (options.after) {
+      const op = direction === 'ASC' ? '>' : '<';
+      if (options.orderBy && options.orderBy !== 'id') {
+        query.andWhere(`(${column} ${op} :afterValue OR (${column} = :afterValue AND ${this.alias}.id ${op} :afterId))`, {
+          afterValue: options.after.value,
+          afterId: options.after.id,
+        });
+      } else {
+        query.andWhere(`${this.alias}.id ${op} :afterId`, { afterId: options.after.id });
+      }
+    }
+    query.orderBy(column, direction);
+    if (column !== `${this.alias}.id`) query.addOrderBy(`${this.alias}.id`, direction);
+    if (options.limit !== undefined) query.limit(options.limit);
+    if (options.offset !== undefined) query.offset(options.offset);
+    return query.getMany();
+  }
+
+  count(where?: Where<T>): Promise<number> {
+    return this.filtered(where).getCount();
+  }
+
+  async create(entity: T): Promise<T> {
+    await this.orm.insert(entity);
+    return entity;
+  }
+
+  async update(id: string, patch: Partial<T>): Promise<T | null> {
+    // TypeORM's typing of partial updates cannot follow a generic T
+    const result = await this.orm.update(id, patch as never);
+    if (!result.affected) return null;
+    return this.findById(id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.orm.delete(id);
+    return Boolean(result.affected);
+  }
+
+  protected filtered(where: Where<T> = {}): SelectQueryBuilder<T> {
+    const query = this.orm.createQueryBuilder(this.alias);
+    let index = 0;
+    for (const [field, condition] of Object.entries(where)) {
+      if (condition === undefined) continue;
+      const param = `w${index++}`;
+      if (isContains(condition)) {
+        query.andWhere(`${this.alias}.${field} LIKE :${param} ESCAPE '!'`, {
+          [param]: `%${condition.contains.replace(/[!%_]/g, '!$&')}%`,
+        });
+      } else {
+        query.andWhere(`${this.alias}.${field} = :${param}`, { [param]: condition });
+      }
+    }
+    return query;
+  }
+}
+
+function isContains(value: unknown): value is Contains {
+  return typeof value === 'object' && value !== null && 'contains' in value;
+}

@@ -1,0 +1,43 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { UsersService } from '../users';
+import { AuthService } from './auth.service';
+
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Start-up admin bootstrap and the hourly purge of expired refresh tokens. */
+@Injectable()
+export class AuthMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AuthMaintenance.name);
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly auth: AuthService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.admin) {
+      await this.users.ensureAdmin(this.config.admin.email, this.config.admin.password);
+      this.logger.log(`admin ${this.config.admin.email} is present`);
+    }
+    this.timer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);
+    this.timer.unref();
+    await this.purge();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async purge(): Promise<void> {
+    try {
+      const purged = await this.auth.purgeExpired();
+      if (purged > 0) this.logger.log(`purged ${purged} expired refresh tokens`);
+    } catch (error) {
+      this.logger.warn(`refresh-token purge failed: ${(error as Error).message}`);
+    }
+  }
+}

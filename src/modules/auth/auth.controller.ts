@@ -1,0 +1,86 @@
+import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthUser } from '../../core/auth/auth-user';
+import { CurrentUser, Public } from '../../core/auth/auth.decorators';
+import { ApiEnvelope } from '../../core/swagger/api-envelope.decorator';
+import { AuthRateLimit } from '../../core/throttling/auth-rate-limit.decorator';
+import { toUserResponse, UserResponse, UsersService } from '../users';
+import { AuthService } from './auth.service';
+import { ChangePasswordDto, LoginDto, RefreshTokenDto, RegisterDto } from './dto/auth-requests.dto';
+import { TokenPairResponse } from './dto/token-pair.response';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Post('register')
+  @Public()
+  @AuthRateLimit()
+  @ApiOperation({ summary: 'Create an account (role `user`)', description: 'Unknown fields, `roles` included, are 400.' })
+  @ApiEnvelope(UserResponse, { status: 201, errors: [400, 409, 413, 415] })
+  async register(@Body() body: RegisterDto): Promise<UserResponse> {
+    return toUserResponse(await this.auth.register(body));
+  }
+
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @AuthRateLimit({ perEmail: true })
+  @ApiOperation({ summary: 'Exchange credentials for a token pair; starts a refresh-token family' })
+  @ApiEnvelope(TokenPairResponse, { errors: [400, 401, 413, 415] })
+  login(@Body() body: LoginDto): Promise<TokenPairResponse> {
+    return this.auth.login(body.email, body.password);
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @AuthRateLimit()
+  @ApiOperation({
+    summary: 'Rotate a refresh token',
+    description: 'Each refresh token works once. Presenting a used one again revokes its whole family (401).',
+  })
+  @ApiEnvelope(TokenPairResponse, { errors: [400, 401, 413, 415] })
+  refresh(@Body() body: RefreshTokenDto): Promise<TokenPairResponse> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End this refresh token's family; the access token lives out its lifetime" })
+  @ApiEnvelope(null, { errors: [400, 401] })
+  async logout(@CurrentUser() user: AuthUser, @Body() body: RefreshTokenDto): Promise<void> {
+    await this.auth.logout(user.id, body.refreshToken);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'End every session: all refresh tokens and all access tokens fail at once' })
+  @ApiEnvelope(null, { errors: [401] })
+  async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
+    await this.auth.logoutAll(user.id);
+  }
+
+  @Get('me')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The caller, as stored now (not just the token claims)' })
+  @ApiEnvelope(UserResponse, { errors: [401] })
+  async me(@CurrentUser() user: AuthUser): Promise<UserResponse> {
+    return toUserResponse(await this.users.findById(user.id));
+  }
+
+  @Patch('me/password')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Change the password; every session ends' })
+  @ApiEnvelope(null, { errors: [400, 401] })
+  async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {
+    await this.auth.changePassword(user.id, body.currentPassword, body.newPassword);
+  }
+}

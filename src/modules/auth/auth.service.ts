@@ -1,0 +1,130 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { uuidv7 } from '../../core/database/uuid';
+import { UnauthorizedError } from '../../core/errors/app-error';
+import { UserRecord, UsersService } from '../users';
+import { TokenPairResponse } from './dto/token-pair.response';
+import { RefreshToken } from './refresh-token.entity';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { TokenService } from './token.service';
+
+const BAD_CREDENTIALS = 'The email or password is incorrect';
+const BAD_REFRESH = 'The refresh token is invalid, expired or revoked';
+
+/**
+ * Sessions: login issues a token pair that starts a refresh family; refresh rotates it; a used
+ * or revoked refresh token presented again is theft and ends the whole family (RFC 9700 §4.14).
+ */
+@Injectable()
+export class AuthService {
+  private readonly security = new Logger('Security');
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly tokens: TokenService,
+    private readonly refreshTokens: RefreshTokensRepository,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  register(input: { email: string; password: string; name: string }): Promise<UserRecord> {
+    return this.users.create({ ...input, roles: ['user'] });
+  }
+
+  async login(email: string, password: string): Promise<TokenPairResponse> {
+    const user = await this.users.verifyCredentials(email, password);
+    if (!user) {
+      this.security.warn({ event: 'login.failed', msg: 'login failed' });
+      throw new UnauthorizedError(BAD_CREDENTIALS);
+    }
+    this.security.log({ event: 'login.succeeded', userId: user.id, msg: 'login succeeded' });
+    const now = new Date();
+    const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);
+    const token = this.newRefreshToken(user.id, uuidv7(), familyExpiresAt, now);
+    await this.refreshTokens.create(token.row);
+    return this.pair(user, token.jwt, token.row.expiresAt);
+  }
+
+  async refresh(presented: string): Promise<TokenPairResponse> {
+    const claims = this.tokens.verifyRefresh(presented);
+    const row = await this.refreshTokens.findById(claims.jti);
+    if (!row || row.tokenHash !== TokenService.hash(presented) || row.userId !== claims.sub) {
+      throw new UnauthorizedError(BAD_REFRESH);
+    }
+    if (row.status !== 'active') {
+      await this.reuseDetected(row);
+      throw new UnauthorizedError(BAD_REFRESH);
+    }
+    const user = await this.users.findCached(row.userId);
+    if (!user) throw new UnauthorizedError(BAD_REFRESH);
+
+    const next = this.newRefreshToken(user.id, row.familyId, row.familyExpiresAt, new Date());
+    if (!(await this.refreshTokens.rotate(row.id, next.row))) {
+      // another request rotated it first: the same token was presented twice
+      await this.reuseDetected(row);
+      throw new UnauthorizedError(BAD_REFRESH);
+    }
+    return this.pair(user, next.jwt, next.row.expiresAt);
+  }
+
+  /** Ends the presented token's family; the caller's other sessions go on. */
+  async logout(userId: string, presented: string): Promise<void> {
+    const claims = this.tokens.verifyRefresh(presented);
+    if (claims.sub !== userId) throw new UnauthorizedError(BAD_REFRESH);
+    await this.refreshTokens.revokeFamily(claims.fam);
+  }
+
+  async logoutAll(userId: string): Promise<void> {
+    await this.refreshTokens.revokeAllForUser(userId);
+    await this.users.revokeAccessTokens(userId);
+    this.security.log({ event: 'logout.all', userId, msg: 'all sessions ended' });
+  }
+
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+    await this.users.changePassword(userId, currentPassword, newPassword);
+    await this.refreshTokens.revokeAllForUser(userId);
+    this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });
+  }
+
+  purgeExpired(): Promise<number> {
+    return this.refreshTokens.purgeExpired(new Date());
+  }
+
+  private async reuseDetected(row: RefreshToken): Promise<void> {
+    await this.refreshTokens.revokeFamily(row.familyId);
+    this.security.warn({
+      event: 'refresh.reuse_detected',
+      userId: row.userId,
+      familyId: row.familyId,
+      msg: 'refresh token reuse detected: family revoked',
+    });
+  }
+
+  private newRefreshToken(userId: string, familyId: string, familyExpiresAt: Date, now: Date) {
+    const id = uuidv7();
+    const expiresAt = new Date(Math.min(now.getTime() + this.config.jwt.refreshTtl * 1000, familyExpiresAt.getTime()));
+    const jwt = this.tokens.signRefresh(userId, id, familyId, expiresAt);
+    const row: RefreshToken = {
+      id,
+      familyId,
+      userId,
+      tokenHash: TokenService.hash(jwt),
+      status: 'active',
+      replacedBy: null,
+      expiresAt,
+      familyExpiresAt,
+      createdAt: now,
+    };
+    return { jwt, row };
+  }
+
+  private pair(user: UserRecord, refreshToken: string, refreshExpiresAt: Date): TokenPairResponse {
+    return {
+      accessToken: this.tokens.signAccess(user.id, user.tokenVersion),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.config.jwt.accessTtl,
+      refreshExpiresIn: Math.max(0, Math.round((refreshExpiresAt.getTime() - Date.now()) / 1000)),
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export { AuthModule } from './auth.module';
+export { JwtAuthGuard } from './jwt-auth.guard';

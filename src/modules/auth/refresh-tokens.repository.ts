@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, Repository as OrmRepository } from 'typeorm';
+import { TypeOrmRepository } from '../../core/database/typeorm.repository';
+import { RefreshToken } from './refresh-token.entity';
+
+@Injectable()
+export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
+  constructor(@InjectRepository(RefreshToken) orm: OrmRepository<RefreshToken>) {
+    super(orm, 'token');
+  }
+
+  /**
+   * Marks `oldId` used and inserts its successor in one transaction. The conditional update
+   * decides races: of N concurrent rotations of one token exactly one sees `active`.
+   */
+  rotate(oldId: string, successor: RefreshToken): Promise<boolean> {
+    return this.orm.manager.transaction(async (manager) => {
+      const result = await manager
+        .createQueryBuilder()
+        .update(RefreshToken)
+        .set({ status: 'used', replacedBy: successor.id })
+        .where('id = :id AND status = :active', { id: oldId, active: 'active' })
+        .execute();
+      if (!result.affected) return false;
+      await manager.insert(RefreshToken, successor);
+      return true;
+    });
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.orm.update({ familyId }, { status: 'revoked' });
+  }
+
+  async revokeAllForUser(userId: string): Promise<void> {
+    await this.orm.update({ userId }, { status: 'revoked' });
+  }
+
+  /** Rows past their expiry are useless (the JWT is expired too) and are deleted. */
+  async purgeExpired(now: Date): Promise<number> {
+    const result = await this.orm.delete({ expiresAt: LessThan(now) });
+    return result.affected ?? 0;
+  }
+}

@@ -1,0 +1,46 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayUnique, IsArray, IsEmail, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { ROLES } from '../../../core/auth/auth-user';
+
+const trimLower = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
+const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+/** Email: trimmed, lower-cased, at most 254 characters. */
+export const EmailField = (optional = false) =>
+  applyDecorators(
+    optional ? ApiPropertyOptional({ example: 'ada@example.com', maxLength: 254 }) : ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
+    ...(optional ? [IsOptional()] : []),
+    trimLower,
+    IsString(),
+    MaxLength(254),
+    IsEmail({}, { message: 'email must be an email' }),
+  );
+
+/** Password: 8 to 128 characters, taken as given (never trimmed). */
+export const PasswordField = (name = 'password') =>
+  applyDecorators(
+    ApiProperty({ minLength: 8, maxLength: 128, example: 'correct horse battery staple', format: 'password' }),
+    IsString(),
+    Length(8, 128, { message: `${name} must be 8 to 128 characters` }),
+  );
+
+/** Name: trimmed, 1 to 100 characters. */
+export const NameField = (optional = false) =>
+  applyDecorators(
+    optional ? ApiPropertyOptional({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }) : ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
+    ...(optional ? [IsOptional()] : []),
+    trim,
+    IsString(),
+    Length(1, 100, { message: 'name must be 1 to 100 characters' }),
+  );
+
+export const RolesField = () =>
+  applyDecorators(
+    ApiPropertyOptional({ enum: ROLES, isArray: true, example: ['user', 'admin'], description: 'Admins only; `user` is always kept' }),
+    IsOptional(),
+    IsArray(),
+    ArrayUnique(),
+    IsIn(ROLES, { each: true, message: `each role must be one of ${ROLES.join(', ')}` }),
+  );

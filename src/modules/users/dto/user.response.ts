@@ -1,0 +1,45 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Role } from '../../../core/auth/auth-user';
+
+/** A user as cached and as passed between modules: never the password hash. */
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  roles: Role[];
+  tokenVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export class UserResponse {
+  @ApiProperty({ format: 'uuid', example: '0193a1f2-7c3e-7d1a-9b2e-5f0c3a9e1d42' })
+  id: string;
+
+  @ApiProperty({ example: 'ada@example.com' })
+  email: string;
+
+  @ApiProperty({ example: 'Ada Lovelace' })
+  name: string;
+
+  @ApiProperty({ enum: ['user', 'admin'], isArray: true, example: ['user'] })
+  roles: Role[];
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+}
+
+/** Names every field a client sees, so a new column can never leak. */
+export function toUserResponse(user: UserRecord): UserResponse {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    roles: user.roles,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}

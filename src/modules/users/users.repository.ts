@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository as OrmRepository } from 'typeorm';
+import { TypeOrmRepository } from '../../core/database/typeorm.repository';
+import { User } from './user.entity';
+
+@Injectable()
+export class UsersRepository extends TypeOrmRepository<User> {
+  constructor(@InjectRepository(User) orm: OrmRepository<User>) {
+    super(orm, 'user');
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.orm.createQueryBuilder('user').where('user.email = :email', { email }).getOne();
+  }
+
+  /** Atomically bumps the token version (and updatedAt); false when the user does not exist. */
+  async bumpTokenVersion(id: string, at: Date): Promise<boolean> {
+    const result = await this.orm
+      .createQueryBuilder()
+      .update(User)
+      .set({ tokenVersion: () => 'token_version + 1', updatedAt: at })
+      .where('id = :id', { id })
+      .execute();
+    return Boolean(result.affected);
+  }
+}

@@ -1,0 +1,241 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
+import { CacheAside } from '../../core/cache/cache-aside.service';
+import { isDuplicateKeyError } from '../../core/errors/driver-errors';
+import { uuidv7 } from '../../core/database/uuid';
+import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { CursorCodec } from '../../core/http/cursor';
+import { CursorPage, OffsetPage } from '../../core/http/pagination';
+import { ListUsersQuery } from './dto/list-users.query';
+import { UserRecord } from './dto/user.response';
+import { PasswordHasher } from './password-hasher';
+import { rolesFilter, User } from './user.entity';
+import { EmailTakenError } from './users.errors';
+import { UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent } from './users.events';
+import { UsersRepository } from './users.repository';
+
+export interface NewUser {
+  email: string;
+  password: string;
+  name: string;
+  roles?: Role[];
+}
+
+export interface UserPatch {
+  name?: string;
+  email?: string;
+  roles?: Role[];
+}
+
+const CACHE_NAME = 'user';
+const cacheKey = (id: string) => `user:${id}`;
+
+/** Users: registration, profile changes, deletion, credentials. The password hash stays in here. */
+@Injectable()
+export class UsersService {
+  private readonly logger = new Logger('Security');
+  private readonly cursors: CursorCodec;
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly cache: CacheAside,
+    private readonly events: EventEmitter2,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.cursors = new CursorCodec(`users:${config.jwt.accessSecret}`);
+  }
+
+  async create(input: NewUser): Promise<UserRecord> {
+    if (await this.users.findByEmail(input.email)) throw new EmailTakenError();
+    const now = new Date();
+    const user: User = {
+      id: uuidv7(),
+      email: input.email,
+      name: input.name,
+      passwordHash: await this.hasher.hash(input.password),
+      roles: normaliseRoles(input.roles ?? ['user']),
+      tokenVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.users.create(user);
+    } catch (error) {
+      // two registrations raced past the check: the unique index decides
+      if (isDuplicateKeyError(error)) throw new EmailTakenError();
+      throw error;
+    }
+    const record = toRecord(user);
+    await this.cache.invalidate(cacheKey(user.id)); // drop a cached "not found"
+    this.events.emit(UserCreatedEvent.type, new UserCreatedEvent(record));
+    return record;
+  }
+
+  /** A user as `actor` may see it: themselves, or anyone for an admin. */
+  async get(actor: AuthUser, id: string): Promise<UserRecord> {
+    assertSelfOrAdmin(actor, id);
+    return this.findById(id);
+  }
+
+  /** Served from the cache when warm. */
+  async findById(id: string): Promise<UserRecord> {
+    const user = await this.findCached(id);
+    if (!user) throw new NotFoundError('User', id);
+    return user;
+  }
+
+  /** The user as the access-token check needs it, or null when deleted: one cache read when warm. */
+  findCached(id: string): Promise<UserRecord | null> {
+    return this.cache.get(CACHE_NAME, cacheKey(id), async () => {
+      const user = await this.users.findById(id);
+      return user ? toRecord(user) : null;
+    });
+  }
+
+  async list(query: ListUsersQuery): Promise<OffsetPage<UserRecord> | CursorPage<UserRecord>> {
+    const cursorMode = query.limit !== undefined || query.after !== undefined;
+    if (cursorMode && (query.page !== undefined || query.pageSize !== undefined)) {
+      throw new BadRequestError('Use either page/pageSize (offset mode) or limit/after (cursor mode), not both');
+    }
+    const where = { email: query.email, roles: query.role ? rolesFilter(query.role) : undefined };
+    const orderBy = query.orderBy ?? 'createdAt';
+    const orderDir = query.orderDir ?? 'asc';
+
+    if (!cursorMode) {
+      const page = query.page ?? 1;
+      const pageSize = query.pageSize ?? 20;
+      const [rows, total] = await Promise.all([
+        this.users.findMany({ where, orderBy, orderDir, limit: pageSize, offset: (page - 1) * pageSize }),
+        this.users.count(where),
+      ]);
+      return new OffsetPage(rows.map(toRecord), page, pageSize, total);
+    }
+
+    const limit = query.limit ?? 20;
+    const scope = JSON.stringify([orderBy, orderDir, query.email ?? null, query.role ?? null]);
+    const after = query.after ? this.cursors.decode(scope, query.after) : undefined;
+    if (after && orderBy === 'createdAt') after.value = new Date(String(after.value));
+    const rows = await this.users.findMany({ where, orderBy, orderDir, limit: limit + 1, after });
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    const next = rows.length > limit && last ? this.cursors.encode(scope, { value: sortValue(last, orderBy), id: last.id }) : null;
+    return new CursorPage(items.map(toRecord), next, limit);
+  }
+
+  async update(actor: AuthUser, id: string, patch: UserPatch): Promise<UserRecord> {
+    assertSelfOrAdmin(actor, id);
+    if (patch.roles !== undefined && !isAdmin(actor)) throw new ForbiddenError('Only an admin may change roles');
+    const current = await this.users.findById(id);
+    if (!current) throw new NotFoundError('User', id);
+
+    const changes: Partial<User> = {};
+    if (patch.name !== undefined && patch.name !== current.name) changes.name = patch.name;
+    if (patch.email !== undefined && patch.email !== current.email) {
+      const owner = await this.users.findByEmail(patch.email);
+      if (owner && owner.id !== id) throw new EmailTakenError();
+      changes.email = patch.email;
+    }
+    const roles = patch.roles === undefined ? undefined : normaliseRoles(patch.roles);
+    const rolesChanged = roles !== undefined && roles.join() !== [...current.roles].sort().join();
+    if (rolesChanged) changes.roles = roles;
+    if (Object.keys(changes).length === 0) return toRecord(current);
+
+    changes.updatedAt = new Date();
+    let updated: User | null;
+    try {
+      updated = await this.users.update(id, changes);
+      // existing access tokens carry the old roles: end them
+      if (rolesChanged) updated = (await this.users.bumpTokenVersion(id, changes.updatedAt)) ? await this.users.findById(id) : null;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw new EmailTakenError();
+      throw error;
+    }
+    await this.cache.invalidate(cacheKey(id));
+    if (!updated) throw new NotFoundError('User', id);
+    const record = toRecord(updated);
+    this.events.emit(UserUpdatedEvent.type, new UserUpdatedEvent(record, Object.keys(changes).filter((k) => k !== 'updatedAt')));
+    return record;
+  }
+
+  async remove(id: string): Promise<void> {
+    const deleted = await this.users.delete(id);
+    await this.cache.invalidate(cacheKey(id));
+    if (!deleted) throw new NotFoundError('User', id);
+    this.events.emit(UserDeletedEvent.type, new UserDeletedEvent(id));
+  }
+
+  /**
+   * The user with these credentials, or null. Unknown emails are verified against a dummy hash,
+   * so both failures take the same time.
+   */
+  async verifyCredentials(email: string, password: string): Promise<UserRecord | null> {
+    const user = await this.users.findByEmail(email);
+    const ok = await this.hasher.verify(user?.passwordHash ?? null, password);
+    return user && ok ? toRecord(user) : null;
+  }
+
+  async changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundError('User', id);
+    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+      this.logger.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
+      throw new ValidationError({ currentPassword: ['currentPassword is incorrect'] });
+    }
+    const now = new Date();
+    await this.users.update(id, { passwordHash: await this.hasher.hash(newPassword), updatedAt: now });
+    await this.revokeAccessTokens(id);
+  }
+
+  /** Every access token issued to the user so far stops working at once. */
+  async revokeAccessTokens(id: string): Promise<void> {
+    await this.users.bumpTokenVersion(id, new Date());
+    await this.cache.invalidate(cacheKey(id));
+  }
+
+  /** Makes sure this admin exists (ADMIN_EMAIL / ADMIN_PASSWORD); safe when instances race. */
+  async ensureAdmin(email: string, password: string): Promise<void> {
+    const existing = await this.users.findByEmail(email);
+    if (!existing) {
+      try {
+        await this.create({ email, password, name: 'Administrator', roles: ['user', 'admin'] });
+        return;
+      } catch (error) {
+        if (!(error instanceof EmailTakenError)) throw error;
+      }
+    }
+    const user = (await this.users.findByEmail(email))!;
+    if (!user.roles.includes('admin')) {
+      await this.users.update(user.id, { roles: normaliseRoles([...user.roles, 'admin']), updatedAt: new Date() });
+      await this.revokeAccessTokens(user.id);
+    }
+  }
+}
+
+function assertSelfOrAdmin(actor: AuthUser, id: string): void {
+  if (actor.id !== id && !isAdmin(actor)) throw new ForbiddenError('You may only access your own user');
+}
+
+/** Every user has `user`; roles are kept sorted and unique. */
+function normaliseRoles(roles: Role[]): Role[] {
+  return [...new Set<Role>(['user', ...roles])].sort();
+}
+
+function sortValue(user: User, orderBy: 'createdAt' | 'email' | 'name'): unknown {
+  return orderBy === 'createdAt' ? user.createdAt.toISOString() : user[orderBy];
+}
+
+function toRecord(user: User): UserRecord {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    roles: user.roles,
+    tokenVersion: user.tokenVersion,
+    createdAt: user.createdAt.toISOString(),
+    updatedAt: user.updatedAt.toISOString(),
+  };
+}
