@@ -55,7 +55,14 @@ export async function createIsolatedEnv(): Promise<IsolatedEnv> {
     dropDatabase = () => Promise.resolve(rmSync(dir, { recursive: true, force: true }));
   }
 
-  const env: Record<string, string> = { DATABASE_URL: databaseUrl, REDIS_KEY_PREFIX: redisKeyPrefix, LOG_LEVEL: 'warn' };
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+    LOG_LEVEL: 'warn',
+    // instances of one deployment share their secrets (and passport's strategy registry is per process)
+    JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+    JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
+  };
   if (target.redisUrl) env.REDIS_URL = target.redisUrl;
 
   return {
