@@ -1,5 +1,6 @@
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
 import { ProbeModule } from '../support/probe.module';
+import { bearer, register, signUp, uniqueEmail } from '../support/factories';
 import { json, startTestApp, TestApp } from '../support/test-app';
 
 const OK = '/api/v1/__probe/ok';
@@ -82,6 +83,62 @@ describe('rate limiting (global guard)', () => {
     const statuses = await Promise.all(Array.from({ length: 200 }, () => t.request({ method: 'GET', url: OK })));
     const counts = statuses.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.statusCode]: (acc[r.statusCode] ?? 0) + 1 }), {});
     expect(counts).toEqual({ 200: 5, 429: 195 });
+  });
+
+  it('keys authenticated traffic by user id, not IP', async () => {
+    // the two sign-ups (register + login each) use up the limit of their IP, 127.0.0.1
+    const t = await start({ RATE_LIMIT: '4', TRUST_PROXY: 'true' });
+    const alice = await signUp(t);
+    const bob = await signUp(t);
+    expect((await t.request({ method: 'GET', url: OK })).statusCode).toBe(429);
+    const me = (token: string, ip: string) =>
+      t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { ...bearer(token), 'x-forwarded-for': ip } });
+    expect((await me(alice.accessToken, '198.51.100.1')).statusCode).toBe(200);
+    expect((await me(alice.accessToken, '198.51.100.2')).statusCode).toBe(200);
+    expect((await me(alice.accessToken, '198.51.100.3')).statusCode).toBe(200);
+    expect((await me(alice.accessToken, '127.0.0.1')).statusCode).toBe(200);
+    expect((await me(alice.accessToken, '198.51.100.4')).statusCode).toBe(429);
+    expect((await me(bob.accessToken, '198.51.100.1')).statusCode).toBe(200);
+  });
+
+  describe('AUTH_RATE_LIMIT on login, register and refresh', () => {
+    const loginAs = (t: TestApp, email: string, ip = '192.0.2.1') =>
+      t.request({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'wrong-password' }, headers: { 'x-forwarded-for': ip } });
+
+    it('counts per IP and per route, on top of the global limit', async () => {
+      const t = await start({ RATE_LIMIT: '1000', AUTH_RATE_LIMIT: '3' });
+      for (let i = 0; i < 3; i++) expect((await loginAs(t, uniqueEmail())).statusCode).toBe(401);
+      const limited = await loginAs(t, uniqueEmail());
+      expect(limited.statusCode).toBe(429);
+      expect(json(limited).error.code).toBe('RATE_LIMITED');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      // register has its own counter
+      for (let i = 0; i < 3; i++) await register(t);
+      const registerLimited = await t.request({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: { email: uniqueEmail(), password: 'password-123', name: 'N' },
+      });
+      expect(registerLimited.statusCode).toBe(429);
+      const refreshLimitedLater = await t.request({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: 'x' } });
+      expect(refreshLimitedLater.statusCode).toBe(401); // refresh's own counter is still fresh
+    });
+
+    it('login also counts per email, across IPs (credential stuffing)', async () => {
+      const t = await start({ RATE_LIMIT: '1000', AUTH_RATE_LIMIT: '3', TRUST_PROXY: 'true' });
+      const email = uniqueEmail('victim');
+      for (let i = 1; i <= 3; i++) expect((await loginAs(t, email, `203.0.113.${i}`)).statusCode).toBe(401);
+      expect((await loginAs(t, email.toUpperCase(), '203.0.113.9')).statusCode).toBe(429);
+      expect((await loginAs(t, uniqueEmail(), '203.0.113.10')).statusCode).toBe(401);
+    });
+
+    it('a burst of 1 000 concurrent logins against a limit of 5 lets at most 5 through', async () => {
+      const t = await start({ RATE_LIMIT: '0', AUTH_RATE_LIMIT: '5' });
+      const results = await Promise.all(Array.from({ length: 1000 }, () => loginAs(t, uniqueEmail())));
+      const through = results.filter((r) => r.statusCode !== 429);
+      expect(through.length).toBe(5);
+      expect(through.every((r) => r.statusCode === 401)).toBe(true);
+    });
   });
 
   (target.redisUrl ? it : it.skip)('holds across instances sharing Redis', async () => {
