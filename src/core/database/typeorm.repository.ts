@@ -48,8 +48,7 @@ export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }
   }
 
   async update(id: string, patch: Partial<T>): Promise<T | null> {
-    // TypeORM's typing of partial updates cannot follow a generic T
-    const result = await this.orm.update(id, patch as never);
+    const result = await this.orm.update(id, patch);
     if (!result.affected) return null;
     return this.findById(id);
   }
@@ -62,7 +61,7 @@ export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }
   protected filtered(where: Where<T> = {}): SelectQueryBuilder<T> {
     const query = this.orm.createQueryBuilder(this.alias);
     let index = 0;
-    for (const [field, condition] of Object.entries(where)) {
+    for (const [field, condition] of Object.entries(where) as Array<[string, unknown]>) {
       if (condition === undefined) continue;
       const param = `w${index++}`;
       if (isContains(condition)) {

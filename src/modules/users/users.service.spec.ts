@@ -1,0 +1,158 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { loadConfig } from '../../config/app-config';
+import type { CacheAside } from '../../core/cache/cache-aside.service';
+import { FindManyOptions, Repository } from '../../core/database/repository.port';
+import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import type { PasswordHasher } from './password-hasher';
+import { User } from './user.entity';
+import { EmailTakenError } from './users.errors';
+import type { UsersRepository } from './users.repository';
+import { UsersService } from './users.service';
+
+/** The repository port in memory: the service's rules, without a database. */
+class FakeUsersRepository implements Repository<User> {
+  readonly rows = new Map<string, User>();
+  failNextCreateWithDuplicate = false;
+
+  findById(id: string) {
+    return Promise.resolve(this.rows.get(id) ?? null);
+  }
+  findByEmail(email: string) {
+    return Promise.resolve([...this.rows.values()].find((u) => u.email === email) ?? null);
+  }
+  findMany(options: FindManyOptions<User> = {}) {
+    return Promise.resolve([...this.rows.values()].slice(options.offset ?? 0, (options.offset ?? 0) + (options.limit ?? 1000)));
+  }
+  count() {
+    return Promise.resolve(this.rows.size);
+  }
+  create(user: User) {
+    if (this.failNextCreateWithDuplicate) {
+      this.failNextCreateWithDuplicate = false;
+      return Promise.reject(Object.assign(new Error('dup'), { code: 'ER_DUP_ENTRY', errno: 1062 }));
+    }
+    this.rows.set(user.id, { ...user });
+    return Promise.resolve(user);
+  }
+  update(id: string, patch: Partial<User>) {
+    const row = this.rows.get(id);
+    if (!row) return Promise.resolve(null);
+    Object.assign(row, patch);
+    return Promise.resolve({ ...row });
+  }
+  delete(id: string) {
+    return Promise.resolve(this.rows.delete(id));
+  }
+  bumpTokenVersion(id: string) {
+    const row = this.rows.get(id);
+    if (row) row.tokenVersion += 1;
+    return Promise.resolve(Boolean(row));
+  }
+}
+
+describe('UsersService', () => {
+  let repo: FakeUsersRepository;
+  let events: { emit: jest.Mock };
+  let invalidated: string[];
+  let service: UsersService;
+  const hasher = { hash: (p: string) => Promise.resolve(`hashed:${p}`), verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`) };
+  const admin = { id: 'admin-id', roles: ['admin', 'user'] as const };
+
+  beforeEach(() => {
+    repo = new FakeUsersRepository();
+    events = { emit: jest.fn() };
+    invalidated = [];
+    const cache = {
+      get: <T>(_name: string, _key: string, load: () => Promise<T>) => load(),
+      invalidate: (key: string) => Promise.resolve(void invalidated.push(key)),
+    };
+    service = new UsersService(
+      repo as unknown as UsersRepository,
+      hasher as unknown as PasswordHasher,
+      cache as unknown as CacheAside,
+      events as unknown as EventEmitter2,
+      loadConfig({}),
+    );
+  });
+
+  const create = (email = 'a@example.com', roles?: Array<'user' | 'admin'>) =>
+    service.create({ email, password: 'password-123', name: 'A', roles });
+
+  it('creates a user with role user, a hash, and emits user.created without the hash', async () => {
+    const user = await create();
+    expect(user.roles).toEqual(['user']);
+    expect(repo.rows.get(user.id)!.passwordHash).toBe('hashed:password-123');
+    expect(events.emit).toHaveBeenCalledWith('user.created', expect.objectContaining({ user }));
+    expect(JSON.stringify(events.emit.mock.calls)).not.toContain('hashed:');
+  });
+
+  it('always keeps the user role, sorted and unique', async () => {
+    expect((await create('b@example.com', ['admin', 'admin'])).roles).toEqual(['admin', 'user']);
+  });
+
+  it('refuses a taken email, and turns a lost race on the unique index into the same 409', async () => {
+    await create();
+    await expect(create()).rejects.toBeInstanceOf(EmailTakenError);
+    repo.failNextCreateWithDuplicate = true;
+    await expect(create('race@example.com')).rejects.toBeInstanceOf(EmailTakenError);
+  });
+
+  it('lets only the user or an admin read or update a user', async () => {
+    const user = await create();
+    const stranger = { id: 'someone-else', roles: ['user' as const] };
+    await expect(service.get(stranger, user.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(service.update(stranger, user.id, { name: 'x' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(service.get({ id: user.id, roles: ['user'] }, user.id)).resolves.toMatchObject({ id: user.id });
+  });
+
+  it('lets only an admin change roles; a role change revokes access tokens and invalidates the cache', async () => {
+    const user = await create();
+    await expect(service.update({ id: user.id, roles: ['user'] }, user.id, { roles: ['admin'] })).rejects.toBeInstanceOf(ForbiddenError);
+    const updated = await service.update({ ...admin, roles: [...admin.roles] }, user.id, { roles: ['admin'] });
+    expect(updated.roles).toEqual(['admin', 'user']);
+    expect(updated.tokenVersion).toBe(1);
+    expect(invalidated).toContain(`user:${user.id}`);
+  });
+
+  it('an update that changes nothing writes nothing', async () => {
+    const user = await create();
+    await service.update({ id: user.id, roles: ['user'] }, user.id, { name: 'A' });
+    expect(events.emit).not.toHaveBeenCalledWith('user.updated', expect.anything());
+  });
+
+  it('404s unknown users on read, update and delete', async () => {
+    const id = '01935f4e-0000-7000-8000-000000000000';
+    await expect(service.findById(id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.update({ ...admin, roles: [...admin.roles] }, id, { name: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.remove(id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('verifies credentials, running the hasher for unknown emails too', async () => {
+    const verify = jest.spyOn(hasher, 'verify');
+    await create();
+    expect(await service.verifyCredentials('a@example.com', 'password-123')).toMatchObject({ email: 'a@example.com' });
+    expect(await service.verifyCredentials('a@example.com', 'wrong')).toBeNull();
+    expect(await service.verifyCredentials('nobody@example.com', 'password-123')).toBeNull();
+    expect(verify).toHaveBeenLastCalledWith(null, 'password-123');
+  });
+
+  it('changes the password only with the current one, and revokes access tokens', async () => {
+    const user = await create();
+    await expect(service.changePassword(user.id, 'wrong', 'new-password-1')).rejects.toBeInstanceOf(ValidationError);
+    await service.changePassword(user.id, 'password-123', 'new-password-1');
+    expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:new-password-1', tokenVersion: 1 });
+  });
+
+  it('refuses to mix offset and cursor parameters', async () => {
+    await expect(service.list({ page: 1, limit: 5 })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  it('ensureAdmin is idempotent and promotes an existing user', async () => {
+    await service.ensureAdmin('root@example.com', 'password-123');
+    await service.ensureAdmin('root@example.com', 'password-123');
+    expect([...repo.rows.values()].filter((u) => u.email === 'root@example.com')).toHaveLength(1);
+    const user = await create('promote@example.com');
+    await service.ensureAdmin('promote@example.com', 'ignored-password');
+    expect(repo.rows.get(user.id)!.roles).toEqual(['admin', 'user']);
+  });
+});
