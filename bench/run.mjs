@@ -1,10 +1,11 @@
 // npm run bench: autocannon against the built app and the bare baseline (bench/baseline.mjs),
-// one after the other in the same run, on the database and cache the environment names
-// (DATABASE_URL / REDIS_URL; the embedded default otherwise). Prints a table and writes
-// bench/results/latest.json.
+// scenario by scenario in the same run, on the database and cache the environment names
+// (DATABASE_URL / REDIS_URL; the embedded default otherwise). Each run uses a fresh database
+// (dropped afterwards) and its own Redis key prefix. Prints a table, writes bench/results/latest.json.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,27 +13,52 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const duration = Number(process.env.BENCH_DURATION || 10);
 const connections = Number(process.env.BENCH_CONNECTIONS || 50);
-const scenarios = [
-  { name: 'GET /health/live (request pipeline, envelope)', path: '/health/live' },
-  { name: 'GET /health/ready (database ping + cache ping)', path: '/health/ready' },
-];
+const id = randomBytes(4).toString('hex');
+const work = mkdtempSync(join(tmpdir(), 'bench-'));
 
-function start(script, port, extraEnv) {
-  const cwd = mkdtempSync(join(tmpdir(), 'bench-'));
-  const child = spawn(process.execPath, [script], {
-    cwd,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT: '0', ...extraEnv },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
+// a fresh database for this run
+let databaseUrl;
+let dropDatabase = async () => {};
+if (process.env.DATABASE_URL?.startsWith('mysql')) {
+  const mysql = await import('mysql2/promise');
+  const server = new URL(process.env.DATABASE_URL);
+  server.pathname = '/';
+  const admin = await mysql.createConnection(server.toString());
+  await admin.query(`CREATE DATABASE bench_${id}`);
+  await admin.end();
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/bench_${id}`;
+  databaseUrl = url.toString();
+  dropDatabase = async () => {
+    const connection = await mysql.createConnection(server.toString());
+    await connection.query(`DROP DATABASE IF EXISTS bench_${id}`);
+    await connection.end();
+  };
+} else {
+  databaseUrl = `sqlite:${join(work, 'bench.sqlite')}`;
 }
 
-async function waitUntilUp(port, path) {
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  REDIS_KEY_PREFIX: `bench:${id}:`,
+  JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+  JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT: '0',
+  AUTH_RATE_LIMIT: '0',
+  HOST: '127.0.0.1',
+};
+
+function start(script, port) {
+  return spawn(process.execPath, [script], { cwd: work, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function waitUntilUp(port) {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`);
-      if (res.ok) return;
+      if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) return;
     } catch {
       // not listening yet
     }
@@ -41,12 +67,17 @@ async function waitUntilUp(port, path) {
   }
 }
 
-async function measure(port, path) {
-  // warm up (JIT, pools), then measure
-  await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections, duration: 2 });
-  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections, duration });
-  const failures = result.non2xx + result.errors + result.timeouts;
-  return { rps: Math.round(result.requests.average), p99: result.latency.p99, failures };
+async function post(port, path, body) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()).data;
+}
+
+async function measure(port, path, headers) {
+  const url = `http://127.0.0.1:${port}${path}`;
+  await autocannon({ url, headers, connections, duration: 2 }); // warm-up: JIT, pools, cache
+  const result = await autocannon({ url, headers, connections, duration });
+  return { rps: Math.round(result.requests.average), p99: result.latency.p99, failures: result.non2xx + result.errors + result.timeouts };
 }
 
 async function stop(child) {
@@ -54,25 +85,41 @@ async function stop(child) {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
-const target = `${process.env.DATABASE_URL?.split('@').pop() ?? 'sqlite (embedded)'} / ${process.env.REDIS_URL ?? 'memory cache'}`;
-console.log(`bench: ${duration}s x ${connections} connections; database/cache: ${target}`);
+const app = start(join(root, 'dist', 'src', 'main.js'), 3101); // migrates the fresh database
+await waitUntilUp(3101);
+const baseline = start(join(root, 'bench', 'baseline.mjs'), 3100);
+await waitUntilUp(3100);
 const rows = [];
-for (const scenario of scenarios) {
-  const baseline = start(join(root, 'bench', 'baseline.mjs'), 3100, {});
-  await waitUntilUp(3100, scenario.path);
-  const bare = await measure(3100, scenario.path);
-  await stop(baseline);
-
-  const app = start(join(root, 'dist', 'src', 'main.js'), 3101, {});
-  await waitUntilUp(3101, scenario.path);
-  const ours = await measure(3101, scenario.path);
-  await stop(app);
-
-  rows.push({ scenario: scenario.name, baselineRps: bare.rps, appRps: ours.rps, ratio: +(ours.rps / bare.rps).toFixed(2), appP99Ms: ours.p99, failures: bare.failures + ours.failures });
+try {
+  const user = await post(3101, '/api/v1/auth/register', { email: `bench-${id}@example.com`, password: 'bench-password-1', name: 'Bench' });
+  const { accessToken } = await post(3101, '/api/v1/auth/login', { email: user.email, password: 'bench-password-1' });
+  const scenarios = [
+    { name: 'GET /api/v1/users/:id (JWT, user state + user from cache)', path: `/api/v1/users/${user.id}`, headers: { authorization: `Bearer ${accessToken}` } },
+    { name: 'GET /health/live (request pipeline, envelope)', path: '/health/live' },
+    { name: 'GET /health/ready (database ping + cache ping)', path: '/health/ready' },
+  ];
+  const target = `${process.env.DATABASE_URL?.split('@').pop() ?? 'sqlite (embedded)'} / ${process.env.REDIS_URL ?? 'memory cache'}`;
+  console.log(`bench: ${duration}s x ${connections} connections; database/cache: ${target}; node ${process.version}`);
+  for (const scenario of scenarios) {
+    const bare = await measure(3100, scenario.path, scenario.headers);
+    const ours = await measure(3101, scenario.path, scenario.headers);
+    rows.push({
+      scenario: scenario.name,
+      baselineRps: bare.rps,
+      appRps: ours.rps,
+      ratio: +(ours.rps / bare.rps).toFixed(2),
+      appP99Ms: ours.p99,
+      failures: bare.failures + ours.failures,
+    });
+  }
+  console.table(rows);
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ at: new Date().toISOString(), target, duration, connections, rows }, null, 2));
+} finally {
+  await Promise.all([stop(app), stop(baseline)]);
+  await dropDatabase();
+  rmSync(work, { recursive: true, force: true });
 }
-console.table(rows);
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ at: new Date().toISOString(), target, duration, connections, rows }, null, 2));
 if (rows.some((row) => row.failures > 0)) {
   console.error('some requests failed: the numbers above are not valid');
   process.exit(1);

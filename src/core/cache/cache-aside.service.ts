@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
+import { withTimeout } from '../util/with-timeout';
 
 /** A cached value, or a remembered "not found". */
 type Entry<T> = { v: T } | { nf: 1 };
@@ -88,7 +89,7 @@ export class CacheAside implements OnModuleDestroy {
 
   private async read<T>(name: string, key: string): Promise<Entry<T> | undefined> {
     try {
-      const entry = await withTimeout(this.store().get<Entry<T>>(key), READ_TIMEOUT_MS);
+      const entry = await withTimeout(this.store().get<Entry<T>>(key), READ_TIMEOUT_MS, 'cache');
       this.metrics.cacheRequests.inc({ cache: name, result: entry ? 'hit' : 'miss' });
       return entry ?? undefined;
     } catch (error) {
@@ -102,7 +103,7 @@ export class CacheAside implements OnModuleDestroy {
     const entry: Entry<T> = value === null ? { nf: 1 } : { v: value };
     const ttl = (value === null ? this.config.cache.negativeTtlSeconds : this.config.cache.ttlSeconds) * 1000;
     try {
-      await withTimeout(this.store().set(key, entry, ttl), READ_TIMEOUT_MS);
+      await withTimeout(this.store().set(key, entry, ttl), READ_TIMEOUT_MS, 'cache');
     } catch (error) {
       this.logger.debug(`cache write failed: ${(error as Error).message}`);
     }
@@ -110,7 +111,7 @@ export class CacheAside implements OnModuleDestroy {
 
   private async delete(key: string): Promise<boolean> {
     try {
-      await withTimeout(this.store().delete(key), READ_TIMEOUT_MS * 5);
+      await withTimeout(this.store().delete(key), READ_TIMEOUT_MS * 5, 'cache');
       return true;
     } catch (error) {
       this.logger.warn(`cache invalidation failed, will retry: ${(error as Error).message}`);
@@ -139,12 +140,4 @@ export class CacheAside implements OnModuleDestroy {
   private store() {
     return this.cache.stores[0]!;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`cache did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -14,16 +14,21 @@ import { CacheAside } from './cache-aside.service';
 function createKeyvStore(config: AppConfig, redis: RedisClient | null): Keyv {
   const namespace = `${config.redisKeyPrefix}cache`;
   // errors must reach CacheAside (which degrades to the database), not vanish into 'error' events
+  // entries are plain JSON: Keyv's default (de)serializer walks every value for Buffers and costs
+  // more than the Redis round trip on a cache hit
+  const json = { serialize: JSON.stringify, deserialize: JSON.parse } as const;
   const keyv = redis
     ? new Keyv({
         store: new KeyvRedis(redis, { namespace, keyPrefixSeparator: ':', throwOnErrors: true }),
         namespace,
         useKeyPrefix: false,
         throwOnErrors: true,
+        ...json,
       })
     : new Keyv({ namespace, throwOnErrors: true });
   const logger = new Logger('Cache');
-  keyv.on('error', (error: unknown) => logger.warn(`cache store error: ${error instanceof Error ? error.message : String(error)}`));
+  // CacheAside sees every failure (and counts it); this only keeps Keyv from crashing on an unheard 'error'
+  keyv.on('error', (error: unknown) => logger.debug(`cache store error: ${error instanceof Error ? error.message : String(error)}`));
   return keyv;
 }
 

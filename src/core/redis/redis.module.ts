@@ -14,8 +14,9 @@ const CONNECT_WAIT_MS = 5000;
 
 /**
  * Opens the one Redis connection the process uses for cache, rate-limit counters and health.
- * Commands fail fast while Redis is down (no offline queue, 1 s timeout) so callers can degrade
- * instead of hanging; the client reconnects by itself.
+ * Commands fail fast while Redis is down (no offline queue) so callers can degrade instead of
+ * hanging; each caller bounds its own wait (a per-command `timeout` option would cost an
+ * AbortSignal and a DOMException per command). The client reconnects by itself.
  */
 async function connectRedis(config: AppConfig): Promise<RedisClient | null> {
   if (!config.redisUrl) return null;
@@ -23,7 +24,6 @@ async function connectRedis(config: AppConfig): Promise<RedisClient | null> {
   const client = createClient({
     url: config.redisUrl,
     disableOfflineQueue: true,
-    commandOptions: { timeout: 1000 },
     socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
   });
   let lastError = '';

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
+import { withTimeout } from '../util/with-timeout';
 
 interface ThrottlerStorageRecord {
   totalHits: number;
@@ -23,6 +24,7 @@ end
 return { hits, ttl }`;
 const INCREMENT_SHA = createHash('sha1').update(INCREMENT_SCRIPT).digest('hex');
 const SWEEP_INTERVAL_MS = 60_000;
+const REDIS_TIMEOUT_MS = 250;
 
 /**
  * Rate-limit counters in Redis (shared by every instance) or, without Redis, in process
@@ -58,7 +60,7 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleDestroy {
   private async count(key: string, ttlMs: number): Promise<[number, number]> {
     if (this.redis?.isReady) {
       try {
-        const result = await this.evalIncrement(this.redis, key, ttlMs);
+        const result = await withTimeout(this.evalIncrement(this.redis, key, ttlMs), REDIS_TIMEOUT_MS, 'Redis');
         if (this.degraded) this.logger.log('rate-limit counters are back in Redis');
         this.degraded = false;
         return result;
