@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { registerEnvelopeHook } from './core/http/envelope.hook';
 import { REQUEST_ID_PATTERN, requestContext } from './core/http/request-context';
 import { securityHeaders } from './core/http/security-headers';
 import { AppLogger } from './core/logging/app-logger';
@@ -50,6 +51,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestHooks(fastify, app.get(MetricsService), logger);
+  registerEnvelopeHook(fastify);
   // only JSON bodies are accepted: anything else is 415, not a string handed to a DTO
   fastify.removeContentTypeParser('text/plain');
 

@@ -5,6 +5,7 @@ import { AppError, RateLimitedError, RouteNotFoundError } from '../errors/app-er
 import { describeDriverError, isDriverError } from '../errors/driver-errors';
 import { toAppError } from '../errors/to-app-error';
 import { errorEnvelope } from './envelope';
+import { markEnveloped } from './envelope.hook';
 
 /**
  * The one place errors become responses: AppErrors as they are, Nest and Fastify errors and
@@ -18,6 +19,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const error = this.map(exception, request);
     this.log(request.log as Logger, exception, error);
     if (reply.sent) return;
+    markEnveloped(reply);
     if (error instanceof RateLimitedError) reply.header('Retry-After', String(error.retryAfterSeconds));
     void reply.status(error.status).type('application/json; charset=utf-8').send(errorEnvelope(error, request.id));
   }

@@ -2,14 +2,12 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
-import { RawResponse } from '../http/raw-response.decorator';
 import { DbPoolMetrics } from './db-pool.metrics';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()
 @Public()
 @SkipThrottle()
-@RawResponse()
 @Controller('metrics')
 export class MetricsController {
   constructor(
