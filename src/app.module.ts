@@ -5,6 +5,7 @@ import { AppConfig } from './config/app-config';
 import { RolesGuard } from './core/auth/roles.guard';
 import { CoreModule } from './core/core.module';
 import { AppThrottlerGuard } from './core/throttling/app-throttler.guard';
+import { AccountsModule } from './modules/accounts';
 import { AuthModule, JwtAuthGuard } from './modules/auth';
 import { UsersModule } from './modules/users';
 
@@ -15,7 +16,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger, extraModules: Array<Type<unknown> | DynamicModule> = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, ...extraModules],
+      imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, AccountsModule, ...extraModules],
       // global guards run in this order: who is calling, may they, are they over their limit
       providers: [
         { provide: APP_GUARD, useExisting: JwtAuthGuard },

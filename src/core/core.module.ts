@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { AppCacheModule } from './cache/cache.module';
+import { DatabaseCoreModule } from './database/database-core.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
@@ -24,6 +25,7 @@ export class CoreModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
         DatabaseModule.forRoot(config, logger),
+        DatabaseCoreModule,
         RedisModule,
         AppCacheModule,
         ThrottlingModule,

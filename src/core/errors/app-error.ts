@@ -18,6 +18,11 @@ export abstract class AppError extends Error {
     super(message);
     this.name = new.target.name;
   }
+
+  /** Response headers that go with this error (e.g. `Retry-After`). */
+  get headers(): Record<string, string> | undefined {
+    return undefined;
+  }
 }
 
 /** Field path (dotted) → messages, as the contract's `VALIDATION_ERROR` details. */
@@ -94,6 +99,10 @@ export class RateLimitedError extends AppError {
 
   constructor(readonly retryAfterSeconds: number) {
     super('Too many requests, retry later', { retryAfter: retryAfterSeconds });
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
   }
 }
 

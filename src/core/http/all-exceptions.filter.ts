@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AppError, RateLimitedError, RouteNotFoundError } from '../errors/app-error';
+import { AppError, RouteNotFoundError } from '../errors/app-error';
 import { describeDriverError, isDriverError } from '../errors/driver-errors';
 import { toAppError } from '../errors/to-app-error';
 import { errorEnvelope } from './envelope';
@@ -20,7 +20,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     this.log(request.log as Logger, exception, error);
     if (reply.sent) return;
     markEnveloped(reply);
-    if (error instanceof RateLimitedError) reply.header('Retry-After', String(error.retryAfterSeconds));
+    if (error.headers) void reply.headers(error.headers);
     void reply.status(error.status).type('application/json; charset=utf-8').send(errorEnvelope(error, request.id));
   }
 

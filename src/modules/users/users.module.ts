@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from '../accounts';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { UsersController } from './users.controller';
@@ -7,7 +8,7 @@ import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User])],
+  imports: [TypeOrmModule.forFeature([User]), AccountsModule],
   controllers: [UsersController],
   providers: [UsersService, UsersRepository, PasswordHasher],
   exports: [UsersService],

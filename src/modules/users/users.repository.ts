@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository as OrmRepository } from 'typeorm';
 import { TypeOrmRepository } from '../../core/database/typeorm.repository';
+import { Tx } from '../../core/database/unit-of-work';
 import { User } from './user.entity';
 
 @Injectable()
@@ -12,6 +13,11 @@ export class UsersRepository extends TypeOrmRepository<User> {
 
   findByEmail(email: string): Promise<User | null> {
     return this.orm.createQueryBuilder('user').where('user.email = :email', { email }).getOne();
+  }
+
+  async deleteInTx(tx: Tx, id: string): Promise<boolean> {
+    const result = await tx.manager.delete(User, { id });
+    return Boolean(result.affected);
   }
 
   /** Atomically bumps the token version (and updatedAt); false when the user does not exist. */

@@ -1,8 +1,10 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { loadConfig } from '../../config/app-config';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
+import type { UnitOfWork } from '../../core/database/unit-of-work';
+import type { AccountsService } from '../accounts';
 import { FindManyOptions, Repository } from '../../core/database/repository.port';
-import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
 import type { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { EmailTakenError } from './users.errors';
@@ -43,6 +45,9 @@ class FakeUsersRepository implements Repository<User> {
   delete(id: string) {
     return Promise.resolve(this.rows.delete(id));
   }
+  deleteInTx(_tx: unknown, id: string) {
+    return this.delete(id);
+  }
   bumpTokenVersion(id: string) {
     const row = this.rows.get(id);
     if (row) row.tokenVersion += 1;
@@ -54,6 +59,7 @@ describe('UsersService', () => {
   let repo: FakeUsersRepository;
   let events: { emit: jest.Mock };
   let invalidated: string[];
+  let accounts: { byOwners: jest.Mock; closeAllForOwner: jest.Mock };
   let service: UsersService;
   const hasher = { hash: (p: string) => Promise.resolve(`hashed:${p}`), verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`) };
   const admin = { id: 'admin-id', roles: ['admin', 'user'] as const };
@@ -62,6 +68,7 @@ describe('UsersService', () => {
     repo = new FakeUsersRepository();
     events = { emit: jest.fn() };
     invalidated = [];
+    accounts = { byOwners: jest.fn().mockResolvedValue(new Map()), closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
     const cache = {
       get: <T>(_name: string, _key: string, load: () => Promise<T>) => load(),
       invalidate: (key: string) => Promise.resolve(void invalidated.push(key)),
@@ -71,6 +78,8 @@ describe('UsersService', () => {
       hasher as unknown as PasswordHasher,
       cache as unknown as CacheAside,
       events as unknown as EventEmitter2,
+      accounts as unknown as AccountsService,
+      { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
       loadConfig({}),
     );
   });
@@ -154,5 +163,14 @@ describe('UsersService', () => {
     const user = await create('promote@example.com');
     await service.ensureAdmin('promote@example.com', 'ignored-password');
     expect(repo.rows.get(user.id)!.roles).toEqual(['admin', 'user']);
+  });
+
+  it('refuses to delete a user who still owns money, and deletes nothing', async () => {
+    const user = await create();
+    accounts.closeAllForOwner.mockRejectedValueOnce(new ConflictError('The user still owns money'));
+    await expect(service.remove(user.id)).rejects.toBeInstanceOf(ConflictError);
+    expect(repo.rows.has(user.id)).toBe(true);
+    await service.remove(user.id);
+    expect(repo.rows.has(user.id)).toBe(false);
   });
 });

@@ -5,12 +5,14 @@ import { InjectConfig } from '../../config/config.module';
 import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
+import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
+import { AccountsService, toAccountResponse } from '../accounts';
 import { ListUsersQuery } from './dto/list-users.query';
-import { UserRecord } from './dto/user.response';
+import { UserRecord, UserView } from './dto/user.response';
 import { PasswordHasher } from './password-hasher';
 import { rolesFilter, User } from './user.entity';
 import { EmailTakenError } from './users.errors';
@@ -44,6 +46,8 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly cache: CacheAside,
     private readonly events: EventEmitter2,
+    private readonly accounts: AccountsService,
+    private readonly uow: UnitOfWork,
     @InjectConfig() config: AppConfig,
   ) {
     this.cursors = new CursorCodec(`users:${config.jwt.accessSecret}`);
@@ -96,7 +100,16 @@ export class UsersService {
     });
   }
 
-  async list(query: ListUsersQuery): Promise<OffsetPage<UserRecord> | CursorPage<UserRecord>> {
+  async list(query: ListUsersQuery): Promise<OffsetPage<UserView> | CursorPage<UserView>> {
+    const page = await this.listRecords(query);
+    if (query.include !== 'accounts') return page;
+    // one query for the whole page, never one per user
+    const owned = await this.accounts.byOwners(page.items.map((user) => user.id));
+    const withAccounts = (user: UserRecord): UserView => ({ ...user, accounts: (owned.get(user.id) ?? []).map(toAccountResponse) });
+    return page instanceof OffsetPage ? page.map(withAccounts) : page.map(withAccounts);
+  }
+
+  private async listRecords(query: ListUsersQuery): Promise<OffsetPage<UserRecord> | CursorPage<UserRecord>> {
     const cursorMode = query.limit !== undefined || query.after !== undefined;
     if (cursorMode && (query.page !== undefined || query.pageSize !== undefined)) {
       throw new BadRequestError('Use either page/pageSize (offset mode) or limit/after (cursor mode), not both');
@@ -161,8 +174,12 @@ export class UsersService {
     return record;
   }
 
+  /** 409 while the user owns money; their empty accounts go with them, their ledger rows stay. */
   async remove(id: string): Promise<void> {
-    const deleted = await this.users.delete(id);
+    const deleted = await this.uow.run(async (tx) => {
+      await this.accounts.closeAllForOwner(tx, id);
+      return this.users.deleteInTx(tx, id);
+    });
     await this.cache.invalidate(cacheKey(id));
     if (!deleted) throw new NotFoundError('User', id);
     this.events.emit(UserDeletedEvent.type, new UserDeletedEvent(id));

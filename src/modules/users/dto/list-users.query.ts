@@ -58,4 +58,9 @@ export class ListUsersQuery {
   @IsOptional()
   @IsIn(['asc', 'desc'])
   orderDir?: 'asc' | 'desc';
+
+  @ApiPropertyOptional({ enum: ['accounts'], description: "Embed each user's `accounts` (one extra query for the whole page)" })
+  @IsOptional()
+  @IsIn(['accounts'])
+  include?: 'accounts';
 }

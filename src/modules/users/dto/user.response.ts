@@ -1,4 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { AccountResponse } from '../../accounts';
 import { Role } from '../../../core/auth/auth-user';
 
 /** A user as cached and as passed between modules: never the password hash. */
@@ -30,11 +31,17 @@ export class UserResponse {
 
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
+
+  @ApiPropertyOptional({ type: [AccountResponse], description: 'With `include=accounts` only' })
+  accounts?: AccountResponse[];
 }
 
+/** A user with their accounts embedded (`GET /users?include=accounts`). */
+export type UserView = UserRecord & { accounts?: AccountResponse[] };
+
 /** Names every field a client sees, so a new column can never leak. */
-export function toUserResponse(user: UserRecord): UserResponse {
-  return {
+export function toUserResponse(user: UserView): UserResponse {
+  const response: UserResponse = {
     id: user.id,
     email: user.email,
     name: user.name,
@@ -42,4 +49,6 @@ export function toUserResponse(user: UserRecord): UserResponse {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };
+  if (user.accounts) response.accounts = user.accounts;
+  return response;
 }

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { AuthUser, isAdmin } from '../../core/auth/auth-user';
+import { UnitOfWork, Tx } from '../../core/database/unit-of-work';
+import { uuidv7 } from '../../core/database/uuid';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
+import { CursorCodec } from '../../core/http/cursor';
+import { CursorPage, OffsetPage } from '../../core/http/pagination';
+import { Account } from './account.entity';
+import { BalanceLimitError } from './accounts.errors';
+import { AccountsRepository } from './accounts.repository';
+import { HistoryQuery, ListAccountsQuery } from './dto/account-requests.dto';
+import { LedgerEntry } from './ledger-entry.entity';
+import { LedgerRepository } from './ledger.repository';
+import { MAX_BALANCE } from './money';
+
+/** Accounts, deposits and history. Moving money between accounts is TransfersService's job. */
+@Injectable()
+export class AccountsService {
+  private readonly cursors: CursorCodec;
+
+  constructor(
+    private readonly accounts: AccountsRepository,
+    private readonly ledger: LedgerRepository,
+    private readonly uow: UnitOfWork,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.cursors = new CursorCodec(`ledger:${config.jwt.accessSecret}`);
+  }
+
+  async create(owner: AuthUser, input: { name: string; currency: string }): Promise<Account> {
+    const now = new Date();
+    const account: Account = { id: uuidv7(), ownerId: owner.id, name: input.name, currency: input.currency, balance: 0, createdAt: now, updatedAt: now };
+    return this.accounts.create(account);
+  }
+
+  async list(actor: AuthUser, query: ListAccountsQuery): Promise<OffsetPage<Account>> {
+    let ownerId = query.ownerId;
+    if (!isAdmin(actor)) {
+      if (ownerId !== undefined && ownerId !== actor.id) throw new ForbiddenError('You may only list your own accounts');
+      ownerId = actor.id;
+    }
+    const page = query.page ?? 1;
+    const pageSize = query.pageSize ?? 20;
+    const where = { ownerId };
+    const [rows, total] = await Promise.all([
+      this.accounts.findMany({ where, orderBy: 'id', limit: pageSize, offset: (page - 1) * pageSize }),
+      this.accounts.count(where),
+    ]);
+    return new OffsetPage(rows, page, pageSize, total);
+  }
+
+  async get(actor: AuthUser, id: string): Promise<Account> {
+    const account = await this.accounts.findById(id);
+    if (!account) throw new NotFoundError('Account', id);
+    if (account.ownerId !== actor.id && !isAdmin(actor)) throw new ForbiddenError('You may only see your own accounts');
+    return account;
+  }
+
+  /** Admin only (checked by the controller's role guard). */
+  deposit(accountId: string, amount: number): Promise<LedgerEntry> {
+    return this.uow.run(async (tx) => {
+      const account = (await this.accounts.lockMany(tx, [accountId], this.uow.supportsRowLocks)).get(accountId);
+      if (!account) throw new NotFoundError('Account', accountId);
+      if (account.balance + amount > MAX_BALANCE) throw new BalanceLimitError(accountId);
+      const now = new Date();
+      await this.accounts.addToBalance(tx, accountId, amount, now);
+      const entry: LedgerEntry = { id: uuidv7(), type: 'deposit', fromAccountId: null, toAccountId: accountId, amount, currency: account.currency, createdAt: now };
+      await this.ledger.append(tx, entry);
+      return entry;
+    });
+  }
+
+  async history(actor: AuthUser, accountId: string, query: HistoryQuery): Promise<CursorPage<LedgerEntry>> {
+    if (query.page !== undefined || query.pageSize !== undefined) {
+      throw new BadRequestError('Transaction history is cursor-paginated: use limit and after, not page/pageSize');
+    }
+    await this.get(actor, accountId);
+    const limit = query.limit ?? 20;
+    const before = query.after ? this.cursors.decode(accountId, query.after).id : null;
+    const rows = await this.ledger.history(accountId, before, limit + 1);
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    const next = rows.length > limit && last ? this.cursors.encode(accountId, { value: null, id: last.id }) : null;
+    return new CursorPage(items, next, limit);
+  }
+
+  async getTransfer(actor: AuthUser, id: string): Promise<LedgerEntry> {
+    const entry = await this.ledger.findById(id);
+    if (!entry || entry.type !== 'transfer') throw new NotFoundError('Transfer', id);
+    if (!isAdmin(actor)) {
+      const sides = await this.accounts.findMany({ where: { ownerId: actor.id } });
+      const mine = new Set(sides.map((a) => a.id));
+      if (!mine.has(entry.toAccountId) && !(entry.fromAccountId && mine.has(entry.fromAccountId))) {
+        throw new ForbiddenError('You may only see transfers of your own accounts');
+      }
+    }
+    return entry;
+  }
+
+  /** For `GET /users?include=accounts`: every owner's accounts in one query. */
+  async byOwners(ownerIds: string[]): Promise<Map<string, Account[]>> {
+    const grouped = new Map<string, Account[]>(ownerIds.map((id) => [id, []]));
+    for (const account of await this.accounts.findByOwners(ownerIds)) grouped.get(account.ownerId)?.push(account);
+    return grouped;
+  }
+
+  /**
+   * Inside the owner's deletion transaction: refuses (409) while any of their accounts holds
+   * money, else deletes the empty accounts. The rows are locked, so no deposit slips in between.
+   */
+  async closeAllForOwner(tx: Tx, ownerId: string): Promise<void> {
+    const owned = await this.accounts.lockByOwner(tx, ownerId, this.uow.supportsRowLocks);
+    if (owned.some((account) => account.balance !== 0)) {
+      throw new ConflictError('The user still owns money', { accounts: owned.filter((a) => a.balance !== 0).map((a) => a.id) });
+    }
+    await this.accounts.deleteByOwner(tx, ownerId);
+  }
+}

@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MAX_AMOUNT } from '../money';
+
+const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+export class CreateAccountDto {
+  @ApiProperty({ example: 'Savings', minLength: 1, maxLength: 100 })
+  @trim
+  @IsString()
+  @Length(1, 100)
+  name: string;
+
+  @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' })
+  @IsString()
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be 3 upper-case letters' })
+  currency: string;
+}
+
+/** Amounts are integers of minor units: strings, floats, zero and negatives are 400. */
+function AmountField(): PropertyDecorator {
+  return (target, key) => {
+    ApiProperty({ example: 2_500, minimum: 1, maximum: MAX_AMOUNT, type: 'integer', description: 'Minor units (cents)' })(target, key);
+    IsInt({ message: 'amount must be an integer number of minor units' })(target, key);
+    Min(1)(target, key);
+    Max(MAX_AMOUNT)(target, key);
+  };
+}
+
+export class DepositDto {
+  @AmountField()
+  amount: number;
+}
+
+export class TransferDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all')
+  fromAccountId: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all')
+  toAccountId: string;
+
+  @AmountField()
+  amount: number;
+}
+
+export class ListAccountsQuery {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Admins: any owner; others: only themselves' })
+  @IsOptional()
+  @IsUUID('all')
+  ownerId?: string;
+
+  @ApiPropertyOptional({ minimum: 1, default: 1 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  pageSize?: number;
+}
+
+/** Cursor mode only; `page`/`pageSize` are accepted here just to answer them with 400 BAD_REQUEST. */
+export class HistoryQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: '`meta.cursor.next` of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  after?: string;
+
+  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
+  @IsOptional()
+  page?: unknown;
+
+  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
+  @IsOptional()
+  pageSize?: unknown;
+}
