@@ -35,10 +35,10 @@ export class LedgerRepository extends TypeOrmRepository<LedgerEntry> {
       `SELECT * FROM (SELECT id, type, from_account_id, to_account_id, amount, currency, created_at FROM transactions ` +
       `WHERE ${column} = ? ${before} ORDER BY id DESC LIMIT ${Number(limit)}) AS ${column}_side`;
     const params = beforeId ? [accountId, beforeId, accountId, beforeId] : [accountId, accountId];
-    const rows = (await this.orm.query(
+    const rows = await this.orm.query<LedgerRow[]>(
       `SELECT * FROM (${side('from_account_id')} UNION ALL ${side('to_account_id')}) AS merged ORDER BY id DESC LIMIT ${Number(limit)}`,
       params,
-    )) as LedgerRow[];
+    );
     return rows.map((row) => ({
       id: row.id,
       type: row.type,
