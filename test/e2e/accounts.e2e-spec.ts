@@ -186,7 +186,7 @@ describe('accounts and transfers', () => {
     it('answers each rule with its code and moves nothing', async () => {
       const balances = async () => [await balanceOf(aliceEur), await balanceOf(aliceUsd), await balanceOf(bobEur)];
       const before = await balances();
-      const cases: Array<[Promise<{ statusCode: number; body: string }>, number, string]> = [
+      const cases: Array<[ReturnType<typeof transfer>, number, string]> = [
         [transfer(alice.accessToken, aliceEur, '01935f4e-0000-7000-8000-00000000abcd', 1), 404, 'NOT_FOUND'],
         [transfer(alice.accessToken, '01935f4e-0000-7000-8000-00000000abcd', bobEur, 1), 404, 'NOT_FOUND'],
         [transfer(bob.accessToken, aliceEur, bobEur, 1), 403, 'FORBIDDEN'],
