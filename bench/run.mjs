@@ -48,6 +48,8 @@ const env = {
   RATE_LIMIT: '0',
   AUTH_RATE_LIMIT: '0',
   HOST: '127.0.0.1',
+  ADMIN_EMAIL: 'bench-admin@example.com',
+  ADMIN_PASSWORD: 'bench-admin-password',
 };
 
 function start(script, port) {
@@ -71,6 +73,67 @@ async function post(port, path, body) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return (await res.json()).data;
+}
+
+async function call(port, method, path, token, body) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()).data;
+}
+
+/**
+ * Transfers under contention: ACCOUNTS accounts of one owner, CONNECTIONS clients moving random
+ * amounts between random pairs (both directions). Afterwards the invariant is checked: the sum
+ * of balances equals the deposits, no balance is negative, and no request got a 5xx.
+ */
+async function transfersScenario(port, accessToken, adminToken) {
+  const ACCOUNTS = 10;
+  const DEPOSIT = 1_000_000;
+  const ids = [];
+  for (let i = 0; i < ACCOUNTS; i++) {
+    const account = await call(port, 'POST', '/api/v1/accounts', accessToken, { name: `bench ${i}`, currency: 'EUR' });
+    await call(port, 'POST', `/api/v1/accounts/${account.id}/deposits`, adminToken, { amount: DEPOSIT });
+    ids.push(account.id);
+  }
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: 40,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/v1/transfers',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+        setupRequest: (request) => {
+          const from = Math.floor(Math.random() * ACCOUNTS);
+          const to = (from + 1 + Math.floor(Math.random() * (ACCOUNTS - 1))) % ACCOUNTS;
+          return { ...request, body: JSON.stringify({ fromAccountId: ids[from], toAccountId: ids[to], amount: 1 + Math.floor(Math.random() * 5_000) }) };
+        },
+      },
+    ],
+  });
+  // autocannon stops sending at the deadline, but up to 40 transfers are still committing: read
+  // until two full rounds agree (each balance read is committed state; the set must be quiescent)
+  const readAll = () => Promise.all(ids.map(async (id) => (await call(port, 'GET', `/api/v1/accounts/${id}`, accessToken)).balance));
+  let balances = await readAll();
+  for (let settled = false, deadline = Date.now() + 10_000; !settled && Date.now() < deadline; ) {
+    const again = await readAll();
+    settled = again.every((b, i) => b === balances[i]);
+    balances = again;
+  }
+  const total = balances.reduce((a, b) => a + b, 0);
+  const fiveXx = result['5xx'];
+  return {
+    transfersPerSecond: Math.round(result['2xx'] / duration),
+    p99Ms: result.latency.p99,
+    rejected422: result['4xx'],
+    fiveXx,
+    invariant: total === ACCOUNTS * DEPOSIT && balances.every((b) => b >= 0) && fiveXx === 0 && result.errors === 0 ? 'holds' : `BROKEN (total ${total})`,
+  };
 }
 
 async function measure(port, path, headers) {
@@ -113,8 +176,13 @@ try {
     });
   }
   console.table(rows);
+  const adminLogin = await post(3101, '/api/v1/auth/login', { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD });
+  const transfers = await transfersScenario(3101, accessToken, adminLogin.accessToken);
+  console.log(`POST /api/v1/transfers, 40 clients over 10 accounts (${duration}s):`);
+  console.table([transfers]);
+  if (transfers.invariant !== 'holds') rows.push({ failures: 1 });
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ at: new Date().toISOString(), target, duration, connections, rows }, null, 2));
+  writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ at: new Date().toISOString(), target, duration, connections, rows, transfers }, null, 2));
 } finally {
   await Promise.all([stop(app), stop(baseline)]);
   await dropDatabase();

@@ -31,6 +31,13 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/users/{id}', [200, 400, 401, 403, 404]],
     ['patch', '/api/v1/users/{id}', [200, 400, 401, 403, 404, 409]],
     ['delete', '/api/v1/users/{id}', [204, 401, 403, 404]],
+    ['post', '/api/v1/accounts', [201, 400, 401]],
+    ['get', '/api/v1/accounts', [200, 400, 401, 403]],
+    ['get', '/api/v1/accounts/{id}', [200, 400, 401, 403, 404]],
+    ['post', '/api/v1/accounts/{id}/deposits', [201, 400, 401, 403, 404, 422]],
+    ['get', '/api/v1/accounts/{id}/transactions', [200, 400, 401, 403, 404]],
+    ['post', '/api/v1/transfers', [201, 400, 401, 403, 404, 409, 422]],
+    ['get', '/api/v1/transfers/{id}', [200, 400, 401, 403, 404]],
     ['get', '/health/live', [200]],
     ['get', '/health/ready', [200, 503]],
   ];
@@ -46,6 +53,11 @@ describe('OpenAPI document', () => {
     const schema = doc.components.schemas[register.split('/').pop()!];
     expect(schema.required).toEqual(expect.arrayContaining(['email', 'password', 'name']));
     expect(schema.properties.password).toMatchObject({ minLength: 8, maxLength: 128 });
+  });
+
+  it('documents the Idempotency-Key header on POST /transfers', () => {
+    const parameters = doc.paths['/api/v1/transfers'].post.parameters as Array<{ name: string; in: string }>;
+    expect(parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
   });
 
   it('marks protected routes with bearer auth and public ones without', () => {
