@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ServiceUnavailableError } from '../errors/app-error';
+import { SqliteGate } from './sqlite-gate';
 
 /** An open database transaction: repositories take it to run their statements inside it. */
 export interface Tx {
@@ -20,24 +21,24 @@ function isRetryable(error: unknown): boolean {
 /**
  * Runs work in one database transaction. Deadlocks and lock-wait timeouts are retried a bounded
  * number of times with jittered back-off, then surface as 503, never 500. On SQLite (one
- * connection, one writer) transactions are queued in process, since two cannot interleave.
+ * connection, one writer) a transaction has the connection to itself (`SqliteGate`).
+ * Every multi-statement write goes through here, never through `manager.transaction` directly.
  */
 @Injectable()
 export class UnitOfWork {
   private readonly logger = new Logger(UnitOfWork.name);
-  private sqliteQueue: Promise<unknown> = Promise.resolve();
+  private readonly sqlite: SqliteGate | null;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource) {
+    this.sqlite = dataSource.options.type === 'mysql' ? null : new SqliteGate(dataSource);
+  }
 
   get supportsRowLocks(): boolean {
-    return this.dataSource.options.type === 'mysql';
+    return this.sqlite === null;
   }
 
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.supportsRowLocks) return this.withRetries(work);
-    const next = this.sqliteQueue.then(() => this.withRetries(work));
-    this.sqliteQueue = next.catch(() => undefined);
-    return next;
+    return this.sqlite ? this.sqlite.exclusive(() => this.withRetries(work)) : this.withRetries(work);
   }
 
   private async withRetries<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

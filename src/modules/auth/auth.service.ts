@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import { UserRecord, UsersService } from '../users';
@@ -24,6 +25,7 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly uow: UnitOfWork,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -59,7 +61,7 @@ export class AuthService {
     if (!user) throw new UnauthorizedError(BAD_REFRESH);
 
     const next = this.newRefreshToken(user.id, row.familyId, row.familyExpiresAt, new Date());
-    if (!(await this.refreshTokens.rotate(row.id, next.row))) {
+    if (!(await this.uow.run((tx) => this.refreshTokens.rotate(tx, row.id, next.row)))) {
       // another request rotated it first: the same token was presented twice
       await this.reuseDetected(row);
       throw new UnauthorizedError(BAD_REFRESH);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, Repository as OrmRepository } from 'typeorm';
 import { TypeOrmRepository } from '../../core/database/typeorm.repository';
+import { Tx } from '../../core/database/unit-of-work';
 import { RefreshToken } from './refresh-token.entity';
 
 @Injectable()
@@ -11,21 +12,19 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
   }
 
   /**
-   * Marks `oldId` used and inserts its successor in one transaction. The conditional update
+   * Marks `oldId` used and inserts its successor (inside the caller's transaction). The conditional update
    * decides races: of N concurrent rotations of one token exactly one sees `active`.
    */
-  rotate(oldId: string, successor: RefreshToken): Promise<boolean> {
-    return this.orm.manager.transaction(async (manager) => {
-      const result = await manager
+  async rotate(tx: Tx, oldId: string, successor: RefreshToken): Promise<boolean> {
+    const result = await tx.manager
         .createQueryBuilder()
         .update(RefreshToken)
         .set({ status: 'used', replacedBy: successor.id })
         .where('id = :id AND status = :active', { id: oldId, active: 'active' })
         .execute();
-      if (!result.affected) return false;
-      await manager.insert(RefreshToken, successor);
-      return true;
-    });
+    if (!result.affected) return false;
+    await tx.manager.insert(RefreshToken, successor);
+    return true;
   }
 
   async revokeFamily(familyId: string): Promise<void> {
