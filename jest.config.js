@@ -33,6 +33,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
+      setupFiles: ['<rootDir>/test/support/unit-setup.ts'],
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/architecture/**/*.spec.ts'],
     },
     {

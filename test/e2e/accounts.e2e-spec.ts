@@ -213,6 +213,13 @@ describe('accounts and transfers', () => {
       expect(json(res).error.code).toBe('BALANCE_LIMIT');
     });
 
+    it('UUIDs in the body are accepted in upper case', async () => {
+      const res = await transfer(alice.accessToken, aliceEur.toUpperCase(), bobEur.toUpperCase(), 1);
+      expect(res.statusCode).toBe(201);
+      expect(json(res).data).toMatchObject({ fromAccountId: aliceEur, toAccountId: bobEur });
+      expect((await call(alice.accessToken, 'GET', `/accounts?ownerId=${alice.id.toUpperCase()}`)).statusCode).toBe(200);
+    });
+
     it('an admin may move money out of any account', async () => {
       expect((await transfer(admin.accessToken, aliceEur, bobEur, 1)).statusCode).toBe(201);
     });

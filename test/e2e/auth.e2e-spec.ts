@@ -307,11 +307,15 @@ describe('auth', () => {
     const change = (token: string, currentPassword: string, newPassword: string) =>
       t.request({ method: 'PATCH', url: `${AUTH}/me/password`, headers: bearer(token), payload: { currentPassword, newPassword } });
 
-    it('a wrong current password is 400 and changes nothing', async () => {
+    it('a wrong current password is 401 (bad credentials) and changes nothing', async () => {
       const session = await signUp(t);
       const res = await change(session.accessToken, 'not-my-password', 'new-password-456');
-      expect(res.statusCode).toBe(400);
-      expect(json(res).error.details).toEqual({ currentPassword: ['currentPassword is incorrect'] });
+      expect(res.statusCode).toBe(401);
+      expect(json(res).error).toEqual({
+        code: 'UNAUTHORIZED',
+        message: 'The current password is incorrect',
+        details: { currentPassword: ['currentPassword is incorrect'] },
+      });
       expect((await me(session.accessToken)).statusCode).toBe(200);
       await login(t, session.email, session.password);
     });

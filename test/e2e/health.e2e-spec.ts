@@ -1,4 +1,5 @@
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
+import { bearer, signUp } from '../support/factories';
 import { ProbeModule } from '../support/probe.module';
 import { TcpProxy } from '../support/tcp-proxy';
 import { json, startTestApp, TestApp } from '../support/test-app';
@@ -64,6 +65,7 @@ describeMysql('health when the database connection is cut (MariaDB)', () => {
 
   it('goes 503 naming the database, API routes answer 503, and both recover without a restart', async () => {
     expect((await t.request({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    const session = await signUp(t); // not in the cache yet: checking the token needs the database
 
     proxy.cut();
     const ready = await t.request({ method: 'GET', url: '/health/ready' });
@@ -77,6 +79,9 @@ describeMysql('health when the database connection is cut (MariaDB)', () => {
     expect(api.statusCode).toBe(503);
     expect(json(api).error.code).toBe('SERVICE_UNAVAILABLE');
     expect(api.body).not.toMatch(/ECONNREFUSED|SELECT|127\.0\.0\.1/);
+    // a valid token whose user cannot be checked is a 503 too, never a 401 that would log the client out
+    const me = await t.request({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(session.accessToken) });
+    expect(me.statusCode).toBe(503);
     // the process survives and keeps serving what does not need the database
     expect((await t.request({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
 

@@ -87,6 +87,14 @@ describe('users', () => {
       const byAdmin = await patch({ roles: [] }, admin.accessToken);
       expect(json(byAdmin).data.roles).toEqual(['user']);
       expect((await patch({ roles: ['root'] }, admin.accessToken)).statusCode).toBe(400);
+      // explicit nulls are values, and refused like any other bad value
+      for (const payload of [{ name: null }, { email: null }, { roles: null }]) {
+        const res = await patch(payload, admin.accessToken);
+        expect({ payload, status: res.statusCode, code: json(res).error?.code }).toEqual({ payload, status: 400, code: 'VALIDATION_ERROR' });
+      }
+      // 100 characters as the database counts them (U+FE0F is one, even if a length check skips it)
+      expect((await patch({ name: 'a\uFE0F'.repeat(100) })).statusCode).toBe(400);
+      expect((await patch({ name: 'é'.repeat(100) })).statusCode).toBe(200);
     });
 
     it('DELETE: 204, then 404; the user can no longer log in', async () => {
@@ -146,6 +154,7 @@ describe('users', () => {
     it.each([
       ['page=0', 'page'],
       ['pageSize=101', 'pageSize'],
+      ['page=1000000000000000000', 'page'],
       ['limit=0', 'limit'],
       ['orderBy=passwordHash', 'orderBy'],
       ['orderDir=sideways', 'orderDir'],

@@ -25,7 +25,8 @@ export class SqliteGate {
 
   /** Runs `work` (which opens and closes one transaction) with the connection to itself. */
   async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    await this.waitOutside();
+    // take the gate in the same turn as the check, so two waiters cannot both pass it
+    while (this.active) await this.active.done;
     let release!: () => void;
     const token = Symbol('sqlite-transaction');
     this.active = { token, done: new Promise<void>((resolve) => (release = resolve)) };

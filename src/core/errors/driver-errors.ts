@@ -56,6 +56,21 @@ export function isDuplicateKeyError(error: unknown): boolean {
   return driver !== null && (DUPLICATE_KEY_CODES.has(String(driver.code)) || driver.errno === 1062);
 }
 
+const FOREIGN_KEY_CODES = new Set(['ER_NO_REFERENCED_ROW_2', 'ER_ROW_IS_REFERENCED_2', 'SQLITE_CONSTRAINT_FOREIGNKEY']);
+const TOO_LONG_CODES = new Set(['ER_DATA_TOO_LONG', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', 'ER_WARN_DATA_OUT_OF_RANGE']);
+
+/** A write that raced with a delete of the row it refers to (or of a row that refers to it). */
+export function isForeignKeyError(error: unknown): boolean {
+  const driver = driverErrorOf(error);
+  return driver !== null && (FOREIGN_KEY_CODES.has(String(driver.code)) || driver.errno === 1451 || driver.errno === 1452);
+}
+
+/** A value the column cannot hold, which validation should have refused first. */
+export function isValueTooLongError(error: unknown): boolean {
+  const driver = driverErrorOf(error);
+  return driver !== null && (TOO_LONG_CODES.has(String(driver.code)) || driver.errno === 1406);
+}
+
 export function isDatabaseUnavailableError(error: unknown): boolean {
   const driver = driverErrorOf(error);
   if (driver === null) return false;

@@ -11,7 +11,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './app-error';
-import { isDatabaseUnavailableError, isDuplicateKeyError } from './driver-errors';
+import { isDatabaseUnavailableError, isDuplicateKeyError, isForeignKeyError, isValueTooLongError } from './driver-errors';
 import { ErrorCode } from './error-codes';
 
 /** An HTTP status raised by Nest or Fastify that has no AppError class of its own (405, 406, …). */
@@ -45,6 +45,8 @@ const STATUS_CODES: Record<number, string> = {
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isDuplicateKeyError(error)) return new ConflictError('A record with the same unique value already exists');
+  if (isForeignKeyError(error)) return new ConflictError('The record refers to, or is referred to by, a record that changed meanwhile');
+  if (isValueTooLongError(error)) return new BadRequestError('A value is too long for its field');
   if (isDatabaseUnavailableError(error)) return new ServiceUnavailableError();
   const fastify = fastifyError(error);
   if (fastify) return fastify;

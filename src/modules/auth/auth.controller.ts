@@ -77,8 +77,12 @@ export class AuthController {
 
   @Patch('me/password')
   @HttpCode(204)
+  @AuthRateLimit()
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Change the password; every session ends' })
+  @ApiOperation({
+    summary: 'Change the password; every session ends',
+    description: 'A wrong `currentPassword` is 401 `UNAUTHORIZED` (bad credentials). Limited like login: `AUTH_RATE_LIMIT` per IP.',
+  })
   @ApiEnvelope(null, { errors: [400, 401] })
   async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {
     await this.auth.changePassword(user.id, body.currentPassword, body.newPassword);

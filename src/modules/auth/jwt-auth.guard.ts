@@ -2,7 +2,8 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC } from '../../core/auth/auth.decorators';
-import { AppError, UnauthorizedError } from '../../core/errors/app-error';
+import { UnauthorizedError } from '../../core/errors/app-error';
+import { toAppError } from '../../core/errors/to-app-error';
 
 /** The global authentication guard: every route needs a valid access token unless `@Public()`. */
 @Injectable()
@@ -17,8 +18,9 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<TUser>(error: unknown, user: TUser | false): TUser {
-    if (error instanceof AppError) throw error;
-    if (error || !user) throw new UnauthorizedError('A valid access token is required');
+    // a database that is down while checking the user is a 503, not a reason to drop the token
+    if (error) throw toAppError(error);
+    if (!user) throw new UnauthorizedError('A valid access token is required');
     return user;
   }
 }

@@ -4,7 +4,7 @@ import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
 import type { AccountsService } from '../accounts';
 import { FindManyOptions, Repository } from '../../core/database/repository.port';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
 import type { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { EmailTakenError } from './users.errors';
@@ -147,7 +147,7 @@ describe('UsersService', () => {
 
   it('changes the password only with the current one, and revokes access tokens', async () => {
     const user = await create();
-    await expect(service.changePassword(user.id, 'wrong', 'new-password-1')).rejects.toBeInstanceOf(ValidationError);
+    await expect(service.changePassword(user.id, 'wrong', 'new-password-1')).rejects.toBeInstanceOf(UnauthorizedError);
     await service.changePassword(user.id, 'password-123', 'new-password-1');
     expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:new-password-1', tokenVersion: 1 });
   });

@@ -7,7 +7,7 @@ import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
-import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { AccountsService, toAccountResponse } from '../accounts';
@@ -200,7 +200,7 @@ export class UsersService {
     if (!user) throw new NotFoundError('User', id);
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
       this.logger.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
-      throw new ValidationError({ currentPassword: ['currentPassword is incorrect'] });
+      throw new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
     }
     const now = new Date();
     await this.users.update(id, { passwordHash: await this.hasher.hash(newPassword), updatedAt: now });

@@ -1,15 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { CodePoints } from '../../../core/http/validation-decorators';
 import { MAX_AMOUNT } from '../money';
 
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+/** UUIDs compare as stored: lower case. */
+const lower = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
 
 export class CreateAccountDto {
   @ApiProperty({ example: 'Savings', minLength: 1, maxLength: 100 })
   @trim
   @IsString()
-  @Length(1, 100)
+  @CodePoints(1, 100, 'name must be 1 to 100 characters')
   name: string;
 
   @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' })
@@ -35,10 +38,12 @@ export class DepositDto {
 
 export class TransferDto {
   @ApiProperty({ format: 'uuid' })
+  @lower
   @IsUUID('all')
   fromAccountId: string;
 
   @ApiProperty({ format: 'uuid' })
+  @lower
   @IsUUID('all')
   toAccountId: string;
 
@@ -49,14 +54,16 @@ export class TransferDto {
 export class ListAccountsQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Admins: any owner; others: only themselves' })
   @IsOptional()
+  @lower
   @IsUUID('all')
   ownerId?: string;
 
-  @ApiPropertyOptional({ minimum: 1, default: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, default: 1 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   page?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })

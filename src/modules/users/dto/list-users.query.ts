@@ -8,11 +8,12 @@ export type UserSortField = (typeof USER_SORT_FIELDS)[number];
 
 /** `GET /users`: offset mode (`page`, `pageSize`) or cursor mode (`limit`, `after`), never both. */
 export class ListUsersQuery {
-  @ApiPropertyOptional({ minimum: 1, default: 1, description: 'Offset mode' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Offset mode' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   page?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'Offset mode' })

@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayUnique, IsArray, IsEmail, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { ArrayUnique, IsArray, IsEmail, IsIn, IsString, Length, MaxLength } from 'class-validator';
+import { Absent, CodePoints } from '../../../core/http/validation-decorators';
 import { ROLES } from '../../../core/auth/auth-user';
 
 const trimLower = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
@@ -11,7 +12,7 @@ const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'str
 export const EmailField = (optional = false) =>
   applyDecorators(
     optional ? ApiPropertyOptional({ example: 'ada@example.com', maxLength: 254 }) : ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
-    ...(optional ? [IsOptional()] : []),
+    ...(optional ? [Absent()] : []),
     trimLower,
     IsString(),
     MaxLength(254),
@@ -30,16 +31,16 @@ export const PasswordField = (name = 'password') =>
 export const NameField = (optional = false) =>
   applyDecorators(
     optional ? ApiPropertyOptional({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }) : ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
-    ...(optional ? [IsOptional()] : []),
+    ...(optional ? [Absent()] : []),
     trim,
     IsString(),
-    Length(1, 100, { message: 'name must be 1 to 100 characters' }),
+    CodePoints(1, 100, 'name must be 1 to 100 characters'),
   );
 
 export const RolesField = () =>
   applyDecorators(
     ApiPropertyOptional({ enum: ROLES, isArray: true, example: ['user', 'admin'], description: 'Admins only; `user` is always kept' }),
-    IsOptional(),
+    Absent(),
     IsArray(),
     ArrayUnique(),
     IsIn(ROLES, { each: true, message: `each role must be one of ${ROLES.join(', ')}` }),
