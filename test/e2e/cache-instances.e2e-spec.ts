@@ -2,6 +2,7 @@ import { ADMIN_ENV, adminSession, bearer, Session, signUp } from '../support/fac
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
 import { TcpProxy } from '../support/tcp-proxy';
 import { json, startTestApp, TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 /*
  * What only a shared Redis can show: invalidation seen by every instance, and the outage path.
@@ -105,5 +106,26 @@ describeRedis('user cache while Redis is down', () => {
     expect((await t.request({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
     // once the invalidation reached Redis the key is cached again, with the new value
     expect(json(await get()).data.name).toBe('Written During Outage');
+  });
+
+  it('another instance that cached the user before the outage serves the new value after it', async () => {
+    const url = new URL(env.redisUrl!);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const other = await startTestApp(env, { env: { ...ADMIN_ENV, REDIS_URL: url.toString() } });
+    try {
+      const user = await signUp(t, { name: 'Old' });
+      const read = async (app: TestApp) =>
+        json(await app.request({ method: 'GET', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken) })).data.name;
+      expect(await read(other)).toBe('Old'); // cached in Redis by the other instance
+      proxy.cut();
+      const patch = await t.request({ method: 'PATCH', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken), payload: { name: 'New' } });
+      expect(patch.statusCode).toBe(200);
+      proxy.restore();
+      await waitFor(async () => (await other.request({ method: 'GET', url: '/health/ready' })).statusCode === 200);
+      expect(await read(other)).toBe('New');
+    } finally {
+      await other.close();
+    }
   });
 });

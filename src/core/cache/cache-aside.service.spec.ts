@@ -92,6 +92,30 @@ describe('CacheAside', () => {
   });
 });
 
+describe('CacheAside after a Redis outage', () => {
+  it('does not serve entries cached before the latest outage, on any instance', async () => {
+    const store = new FakeStore();
+    store.data.set('k', { v: 'cached before the outage', at: 1_000 });
+    const listeners = new Map<string, () => void>();
+    const redis = {
+      isReady: true,
+      on: (event: string, listener: () => void) => listeners.set(event, listener),
+      // another instance saw Redis come back and published the epoch
+      get: () => Promise.resolve(String(Date.now())),
+      set: () => Promise.resolve('OK'),
+    };
+    const cache = new CacheAside({ stores: [store] } as unknown as Cache, loadConfig({}), redis as never, new MetricsService());
+    try {
+      await waitUntil(() => (cache as unknown as { epoch: number }).epoch > 0);
+      expect(await cache.get('t', 'k', () => Promise.resolve('fresh'))).toBe('fresh');
+      // what it caches now is trusted again
+      expect(await cache.get('t', 'k', () => Promise.resolve('not called'))).toBe('fresh');
+    } finally {
+      cache.onModuleDestroy();
+    }
+  });
+});
+
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {

@@ -7,13 +7,14 @@ import { MetricsService } from '../metrics/metrics.service';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
 import { withTimeout } from '../util/with-timeout';
 
-/** A cached value, or a remembered "not found". */
-type Entry<T> = { v: T } | { nf: 1 };
+/** A cached value, or a remembered "not found"; `at` is when it was cached (ms). */
+type Entry<T> = ({ v: T } | { nf: 1 }) & { at?: number };
 
 const READ_TIMEOUT_MS = 200;
 const RETRY_INVALIDATION_MS = 500;
 /** A second delete after a write closes the window in which another instance re-caches the old row. */
 const SECOND_DELETE_MS = 1000;
+const EPOCH_POLL_MS = 1000;
 
 /**
  * Cache-aside reads with negative caching and in-flight de-duplication, and invalidation that
@@ -30,14 +31,31 @@ export class CacheAside implements OnModuleDestroy {
   private readonly generations = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private retryTimer: NodeJS.Timeout | null = null;
+  /**
+   * Entries cached before the last Redis outage are not trusted: a write made during the outage
+   * on any instance may not have reached Redis. Every instance that sees Redis come back moves
+   * the epoch forward (locally at once, and in Redis for instances that did not see it).
+   */
+  private epoch = 0;
+  private outageSeen = false;
+  private readonly epochKey: string;
+  private readonly epochPoll: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     @InjectConfig() private readonly config: AppConfig,
-    @InjectRedis() redis: RedisClient | null,
+    @InjectRedis() private readonly redis: RedisClient | null,
     private readonly metrics: MetricsService,
   ) {
-    redis?.on('ready', () => void this.retryPending());
+    this.epochKey = `${config.redisKeyPrefix}cache-epoch`;
+    if (redis) {
+      redis.on('error', () => (this.outageSeen = true));
+      redis.on('end', () => (this.outageSeen = true));
+      redis.on('ready', () => void this.recovered());
+      this.epochPoll = setInterval(() => void this.readEpoch(), EPOCH_POLL_MS);
+      this.epochPoll.unref();
+      void this.readEpoch();
+    }
   }
 
   /**
@@ -83,13 +101,15 @@ export class CacheAside implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    if (this.epochPoll) clearInterval(this.epochPoll);
     for (const timer of this.timers) clearTimeout(timer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
   private async read<T>(name: string, key: string): Promise<Entry<T> | undefined> {
     try {
-      const entry = await withTimeout(this.store().get<Entry<T>>(key), READ_TIMEOUT_MS, 'cache');
+      let entry = await withTimeout(this.store().get<Entry<T>>(key), READ_TIMEOUT_MS, 'cache');
+      if (entry && (entry.at ?? 0) < this.epoch) entry = undefined; // cached before an outage
       this.metrics.cacheRequests.inc({ cache: name, result: entry ? 'hit' : 'miss' });
       return entry ?? undefined;
     } catch (error) {
@@ -100,7 +120,7 @@ export class CacheAside implements OnModuleDestroy {
   }
 
   private async write<T>(key: string, value: T | null): Promise<void> {
-    const entry: Entry<T> = value === null ? { nf: 1 } : { v: value };
+    const entry: Entry<T> = value === null ? { nf: 1, at: Date.now() } : { v: value, at: Date.now() };
     const ttl = (value === null ? this.config.cache.negativeTtlSeconds : this.config.cache.ttlSeconds) * 1000;
     try {
       await withTimeout(this.store().set(key, entry, ttl), READ_TIMEOUT_MS, 'cache');
@@ -128,7 +148,32 @@ export class CacheAside implements OnModuleDestroy {
     this.retryTimer.unref();
   }
 
+  private async recovered(): Promise<void> {
+    if (this.outageSeen) {
+      this.outageSeen = false;
+      this.epoch = Math.max(this.epoch, Date.now());
+      try {
+        const stored = Number(await withTimeout(this.redis!.get(this.epochKey), READ_TIMEOUT_MS * 5, 'Redis'));
+        if (!(stored >= this.epoch)) await this.redis!.set(this.epochKey, String(this.epoch));
+      } catch (error) {
+        this.logger.warn(`could not publish the cache epoch: ${(error as Error).message}`);
+      }
+    }
+    await this.retryPending();
+  }
+
+  private async readEpoch(): Promise<void> {
+    if (!this.redis?.isReady) return;
+    try {
+      const stored = Number(await withTimeout(this.redis.get(this.epochKey), READ_TIMEOUT_MS, 'Redis'));
+      if (stored > this.epoch) this.epoch = stored;
+    } catch {
+      // the next poll tries again; reads meanwhile use the epoch we have
+    }
+  }
+
   private async retryPending(): Promise<void> {
+    if (this.pending.size === 0) return;
     for (const key of [...this.pending]) {
       if (await this.delete(key)) this.pending.delete(key);
     }
