@@ -17,11 +17,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, AccountsModule, ...extraModules],
-      // global guards run in this order: who is calling, may they, are they over their limit
+      // global guards run in this order: over the limit (refused requests count too), who is
+      // calling, may they
       providers: [
+        { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
-        { provide: APP_GUARD, useExisting: AppThrottlerGuard },
       ],
     };
   }

@@ -37,7 +37,6 @@ export class CoreModule {
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
-      exports: [ThrottlingModule],
     };
   }
 }

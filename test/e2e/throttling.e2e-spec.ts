@@ -101,6 +101,14 @@ describe('rate limiting (global guard)', () => {
     expect((await me(bob.accessToken, '198.51.100.1')).statusCode).toBe(200);
   });
 
+  it('counts requests refused with 401 too (token probing is limited)', async () => {
+    const t = await start({ RATE_LIMIT: '2' });
+    const probe = () => t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: 'Bearer forged.token.here' } });
+    expect((await probe()).statusCode).toBe(401);
+    expect((await probe()).statusCode).toBe(401);
+    expect((await probe()).statusCode).toBe(429);
+  });
+
   describe('AUTH_RATE_LIMIT on login, register and refresh', () => {
     const loginAs = (t: TestApp, email: string, ip = '192.0.2.1') =>
       t.request({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'wrong-password' }, headers: { 'x-forwarded-for': ip } });

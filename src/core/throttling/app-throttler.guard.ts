@@ -1,5 +1,13 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { ExecutionContext, Injectable, Optional } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  ThrottlerModuleOptions,
+  ThrottlerStorage,
+} from '@nestjs/throttler';
+import { AccessTokenReader } from '../auth/access-token-reader';
 import type { FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../errors/app-error';
 
@@ -9,14 +17,25 @@ interface ThrottlerLimitDetail {
 
 /**
  * The global rate limit: one counter per client (not per route) for each named throttler.
- * The client is the authenticated user when there is one, else the IP Fastify derived
- * (which honours `X-Forwarded-For` only under `TRUST_PROXY`).
+ * It runs before authentication, so requests refused with 401/403 count too. The client is the
+ * user of a validly signed bearer token, else the IP Fastify derived (which honours
+ * `X-Forwarded-For` only under `TRUST_PROXY`).
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    @Optional() private readonly tokens?: AccessTokenReader,
+  ) {
+    super(options, storage, reflector);
+  }
+
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
-    const req = request as unknown as FastifyRequest & { user?: { id?: string } };
-    return Promise.resolve(req.user?.id ? `user:${req.user.id}` : `ip:${req.ip}`);
+    const req = request as unknown as FastifyRequest;
+    const userId = this.tokens?.subjectOf(req.headers.authorization) ?? null;
+    return Promise.resolve(userId ? `user:${userId}` : `ip:${req.ip}`);
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {

@@ -3,7 +3,6 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
-import { AppThrottlerGuard } from './app-throttler.guard';
 import { AUTH_RATE_LIMIT, AuthRateLimitOptions } from './auth-rate-limit.decorator';
 import { RateLimitStorage } from './rate-limit.storage';
 
@@ -24,7 +23,7 @@ function ipOf(request: Record<string, unknown>): string {
  * - `auth`: `AUTH_RATE_LIMIT` per window per IP on each `@AuthRateLimit()` route;
  * - `auth-email`: `AUTH_RATE_LIMIT` per window per email on `@AuthRateLimit({ perEmail: true })`.
  * A limit of 0 turns that throttler off. The guard itself (`AppThrottlerGuard`) is registered
- * by AppModule after the authentication guard, so it sees the user.
+ * by AppModule, first of the global guards, where the auth module's AccessTokenReader is visible.
  */
 @Module({
   imports: [
@@ -63,7 +62,5 @@ function ipOf(request: Record<string, unknown>): string {
       },
     }),
   ],
-  providers: [AppThrottlerGuard],
-  exports: [AppThrottlerGuard],
 })
 export class ThrottlingModule {}

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessTokenReader } from '../../core/auth/access-token-reader';
 import { UsersModule } from '../users';
 import { AuthMaintenance } from './auth-maintenance.service';
 import { AuthController } from './auth.controller';
@@ -15,7 +16,15 @@ import { TokenService } from './token.service';
 @Module({
   imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([RefreshToken])],
   controllers: [AuthController],
-  providers: [AuthService, TokenService, RefreshTokensRepository, JwtStrategy, JwtAuthGuard, AuthMaintenance],
-  exports: [JwtAuthGuard],
+  providers: [
+    AuthService,
+    TokenService,
+    { provide: AccessTokenReader, useExisting: TokenService },
+    RefreshTokensRepository,
+    JwtStrategy,
+    JwtAuthGuard,
+    AuthMaintenance,
+  ],
+  exports: [JwtAuthGuard, AccessTokenReader],
 })
 export class AuthModule {}

@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { createHash, createSecretKey, KeyObject } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { AccessTokenReader } from '../../core/auth/access-token-reader';
 import { UnauthorizedError } from '../../core/errors/app-error';
 
 export const JWT_ISSUER = 'modular-monolith';
@@ -30,7 +31,7 @@ export interface RefreshClaims {
  * once: given a string, jsonwebtoken would try to parse it as a public key on every call.
  */
 @Injectable()
-export class TokenService {
+export class TokenService implements AccessTokenReader {
   readonly accessKey: KeyObject;
   private readonly refreshKey: KeyObject;
 
@@ -84,6 +85,22 @@ export class TokenService {
       throw new UnauthorizedError('The refresh token is invalid or expired');
     }
     return claims as RefreshClaims;
+  }
+
+  /** The `sub` of a validly signed, unexpired access token (revocation is checked later, by the strategy). */
+  subjectOf(authorization: string | undefined): string | null {
+    if (!authorization?.startsWith('Bearer ')) return null;
+    try {
+      const claims = this.jwt.verify<Partial<AccessClaims>>(authorization.slice(7), {
+        secret: this.accessKey as unknown as string,
+        algorithms: [JWT_ALGORITHM],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+      });
+      return claims.typ === 'access' && typeof claims.sub === 'string' ? claims.sub : null;
+    } catch {
+      return null;
+    }
   }
 
   static hash(token: string): string {
