@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
-import { DbPoolMetrics } from './db-pool.metrics';
+import { DbPoolStats } from '../database/db-pool.stats';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()
@@ -12,13 +12,14 @@ import { MetricsService } from './metrics.service';
 export class MetricsController {
   constructor(
     private readonly metrics: MetricsService,
-    private readonly dbPool: DbPoolMetrics,
+    private readonly dbPool: DbPoolStats,
   ) {}
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
-    this.dbPool.update();
+    const pool = this.dbPool.read();
+    for (const [state, value] of Object.entries(pool)) this.metrics.dbPoolConnections.set({ state }, value as number);
     return this.metrics.registry.metrics();
   }
 }
