@@ -274,3 +274,35 @@ describe('HTTP core: envelope, request ids, errors, logs', () => {
     });
   });
 });
+
+describe('CORS', () => {
+  let env: IsolatedEnv;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    env = await createIsolatedEnv();
+    t = await startTestApp(env, { env: { CORS_ORIGINS: 'https://app.example.com' } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await env?.destroy();
+  });
+
+  it('allows the configured origins and exposes the request id header', async () => {
+    const preflight = await t.request({
+      method: 'OPTIONS',
+      url: '/api/v1/auth/login',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const res = await t.request({ method: 'GET', url: '/health/live', headers: { origin: 'https://app.example.com' } });
+    expect(res.headers['access-control-expose-headers']).toContain('X-Request-Id');
+  });
+
+  it('gives other origins no CORS headers', async () => {
+    const res = await t.request({ method: 'GET', url: '/health/live', headers: { origin: 'https://evil.example.com' } });
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});

@@ -1,0 +1,98 @@
+import type { AppConfig } from '../../config/app-config';
+import { loadConfig } from '../../config/app-config';
+import type { UnitOfWork } from '../../core/database/unit-of-work';
+import { UnauthorizedError } from '../../core/errors/app-error';
+import type { UserRecord, UsersService } from '../users';
+import { AuthService } from './auth.service';
+import type { RefreshToken } from './refresh-token.entity';
+import type { RefreshTokensRepository } from './refresh-tokens.repository';
+import { TokenService } from './token.service';
+
+/** The refresh-token store in memory, with the same conditional rotation as the real one. */
+class FakeRefreshTokens {
+  readonly rows = new Map<string, RefreshToken>();
+  create(row: RefreshToken) {
+    this.rows.set(row.id, { ...row });
+    return Promise.resolve(row);
+  }
+  findById(id: string) {
+    const row = this.rows.get(id);
+    return Promise.resolve(row ? { ...row } : null);
+  }
+  rotate(_tx: unknown, oldId: string, successor: RefreshToken) {
+    const old = this.rows.get(oldId);
+    if (!old || old.status !== 'active') return Promise.resolve(false);
+    old.status = 'used';
+    old.replacedBy = successor.id;
+    this.rows.set(successor.id, { ...successor });
+    return Promise.resolve(true);
+  }
+  revokeFamily(familyId: string) {
+    for (const row of this.rows.values()) if (row.familyId === familyId) row.status = 'revoked';
+    return Promise.resolve();
+  }
+  revokeAllForUser(userId: string) {
+    for (const row of this.rows.values()) if (row.userId === userId) row.status = 'revoked';
+    return Promise.resolve();
+  }
+}
+
+describe('AuthService', () => {
+  const user: UserRecord = {
+    id: '01935f4e-0000-7000-8000-000000000001',
+    email: 'a@example.com',
+    name: 'A',
+    roles: ['user'],
+    tokenVersion: 0,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
+  let tokens: FakeRefreshTokens;
+  let auth: AuthService;
+  let config: AppConfig;
+
+  beforeEach(async () => {
+    const { JwtService } = await import('@nestjs/jwt');
+    config = loadConfig({});
+    tokens = new FakeRefreshTokens();
+    const users = {
+      verifyCredentials: (email: string, password: string) => Promise.resolve(email === user.email && password === 'right' ? user : null),
+      findCached: (id: string) => Promise.resolve(id === user.id ? user : null),
+    };
+    auth = new AuthService(
+      users as unknown as UsersService,
+      new TokenService(new JwtService({}), config),
+      tokens as unknown as RefreshTokensRepository,
+      { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
+      config,
+    );
+  });
+
+  it('refuses bad credentials with one message for both causes', async () => {
+    await expect(auth.login(user.email, 'wrong')).rejects.toThrow('The email or password is incorrect');
+    await expect(auth.login('nobody@example.com', 'right')).rejects.toThrow('The email or password is incorrect');
+  });
+
+  it('stores only a hash of each refresh token', async () => {
+    const pair = await auth.login(user.email, 'right');
+    const [row] = [...tokens.rows.values()];
+    expect(row!.tokenHash).toBe(TokenService.hash(pair.refreshToken));
+    expect(JSON.stringify([...tokens.rows.values()])).not.toContain(pair.refreshToken);
+  });
+
+  it('rotates once; reusing the old token revokes the family, successor included', async () => {
+    const first = await auth.login(user.email, 'right');
+    const second = await auth.refresh(first.refreshToken);
+    await expect(auth.refresh(first.refreshToken)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(auth.refresh(second.refreshToken)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect([...tokens.rows.values()].every((row) => row.status !== 'active')).toBe(true);
+  });
+
+  it('never lets a rotated token outlive the family', async () => {
+    const first = await auth.login(user.email, 'right');
+    const [row] = [...tokens.rows.values()];
+    row!.familyExpiresAt = new Date(Date.now() + 5_000);
+    const next = await auth.refresh(first.refreshToken);
+    expect(next.refreshExpiresIn).toBeLessThanOrEqual(5);
+  });
+});
