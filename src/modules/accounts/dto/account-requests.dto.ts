@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { CursorQuery, OffsetQuery } from '../../../core/http/pagination.query';
 import { CodePoints } from '../../../core/http/validation-decorators';
 import { MAX_AMOUNT } from '../money';
 
@@ -51,46 +52,16 @@ export class TransferDto {
   amount: number;
 }
 
-export class ListAccountsQuery {
+export class ListAccountsQuery extends OffsetQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Admins: any owner; others: only themselves' })
   @IsOptional()
   @lower
   @IsUUID('all')
   ownerId?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page?: number;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  pageSize?: number;
 }
 
 /** Cursor mode only; `page`/`pageSize` are accepted here just to answer them with 400 BAD_REQUEST. */
-export class HistoryQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: '`meta.cursor.next` of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  after?: string;
-
+export class HistoryQuery extends CursorQuery {
   @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
   @IsOptional()
   page?: unknown;
