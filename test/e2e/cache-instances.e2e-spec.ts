@@ -55,16 +55,14 @@ describeRedis('user cache across instances (Redis)', () => {
 describeRedis('user cache while Redis is down', () => {
   let env: IsolatedEnv;
   let proxy: TcpProxy;
+  let proxiedRedis: string;
   let t: TestApp;
   let admin: Session;
 
   beforeAll(async () => {
     env = await createIsolatedEnv();
-    const url = new URL(env.redisUrl!);
-    proxy = await new TcpProxy(url.hostname, Number(url.port || 6379)).start();
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    t = await startTestApp(env, { env: { ...ADMIN_ENV, REDIS_URL: url.toString() } });
+    ({ proxy, url: proxiedRedis } = await TcpProxy.inFrontOf(env.redisUrl!, 6379));
+    t = await startTestApp(env, { env: { ...ADMIN_ENV, REDIS_URL: proxiedRedis } });
     admin = await adminSession(t);
   });
 
@@ -109,10 +107,7 @@ describeRedis('user cache while Redis is down', () => {
   });
 
   it('another instance that cached the user before the outage serves the new value after it', async () => {
-    const url = new URL(env.redisUrl!);
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    const other = await startTestApp(env, { env: { ...ADMIN_ENV, REDIS_URL: url.toString() } });
+    const other = await startTestApp(env, { env: { ...ADMIN_ENV, REDIS_URL: proxiedRedis } });
     try {
       const user = await signUp(t, { name: 'Old' });
       const read = async (app: TestApp) =>

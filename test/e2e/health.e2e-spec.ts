@@ -50,11 +50,9 @@ describeMysql('health when the database connection is cut (MariaDB)', () => {
 
   beforeAll(async () => {
     env = await createIsolatedEnv();
-    const url = new URL(env.databaseUrl);
-    proxy = await new TcpProxy(url.hostname, Number(url.port || 3306)).start();
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    t = await startTestApp(env, { env: { DATABASE_URL: url.toString() }, extraModules: [ProbeModule] });
+    let url: string;
+    ({ proxy, url } = await TcpProxy.inFrontOf(env.databaseUrl, 3306));
+    t = await startTestApp(env, { env: { DATABASE_URL: url }, extraModules: [ProbeModule] });
   });
 
   afterAll(async () => {
@@ -98,11 +96,9 @@ describeRedis('health when the Redis connection is cut', () => {
 
   beforeAll(async () => {
     env = await createIsolatedEnv();
-    const url = new URL(env.redisUrl!);
-    proxy = await new TcpProxy(url.hostname, Number(url.port || 6379)).start();
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    t = await startTestApp(env, { env: { REDIS_URL: url.toString(), RATE_LIMIT: '1000' }, extraModules: [ProbeModule] });
+    let url: string;
+    ({ proxy, url } = await TcpProxy.inFrontOf(env.redisUrl!, 6379));
+    t = await startTestApp(env, { env: { REDIS_URL: url, RATE_LIMIT: '1000' }, extraModules: [ProbeModule] });
   });
 
   afterAll(async () => {

@@ -15,6 +15,15 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  /** A started proxy in front of the server a URL names, and that URL pointed at the proxy. */
+  static async inFrontOf(serverUrl: string, defaultPort: number): Promise<{ proxy: TcpProxy; url: string }> {
+    const url = new URL(serverUrl);
+    const proxy = await new TcpProxy(url.hostname, Number(url.port || defaultPort)).start();
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    return { proxy, url: url.toString() };
+  }
+
   async start(): Promise<this> {
     this.server = createServer((client) => this.accept(client));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

@@ -36,6 +36,11 @@ export class AccountsRepository extends TypeOrmRepository<Account> {
       .execute();
   }
 
+  /** True when `ownerId` owns at least one of these accounts. */
+  async ownsAny(ownerId: string, ids: string[]): Promise<boolean> {
+    return (await this.orm.count({ where: { ownerId, id: In(ids) } })) > 0;
+  }
+
   /** Every account of these owners in one query (no N+1), oldest first. */
   findByOwners(ownerIds: string[]): Promise<Account[]> {
     if (ownerIds.length === 0) return Promise.resolve([]);

@@ -89,12 +89,9 @@ export class AccountsService {
   async getTransfer(actor: AuthUser, id: string): Promise<LedgerEntry> {
     const entry = await this.ledger.findById(id);
     if (!entry || entry.type !== 'transfer') throw new NotFoundError('Transfer', id);
-    if (!isAdmin(actor)) {
-      const sides = await this.accounts.findMany({ where: { ownerId: actor.id } });
-      const mine = new Set(sides.map((a) => a.id));
-      if (!mine.has(entry.toAccountId) && !(entry.fromAccountId && mine.has(entry.fromAccountId))) {
-        throw new ForbiddenError('You may only see transfers of your own accounts');
-      }
+    const sides = [entry.toAccountId, ...(entry.fromAccountId ? [entry.fromAccountId] : [])];
+    if (!isAdmin(actor) && !(await this.accounts.ownsAny(actor.id, sides))) {
+      throw new ForbiddenError('You may only see transfers of your own accounts');
     }
     return entry;
   }

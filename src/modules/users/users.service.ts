@@ -74,7 +74,6 @@ export class UsersService {
       throw error;
     }
     const record = toRecord(user);
-    await this.cache.invalidate(cacheKey(user.id)); // drop a cached "not found"
     this.events.emit(UserCreatedEvent.type, new UserCreatedEvent(record));
     return record;
   }
@@ -106,7 +105,7 @@ export class UsersService {
     // one query for the whole page, never one per user
     const owned = await this.accounts.byOwners(page.items.map((user) => user.id));
     const withAccounts = (user: UserRecord): UserView => ({ ...user, accounts: (owned.get(user.id) ?? []).map(toAccountResponse) });
-    return page instanceof OffsetPage ? page.map(withAccounts) : page.map(withAccounts);
+    return page.map(withAccounts);
   }
 
   private async listRecords(query: ListUsersQuery): Promise<OffsetPage<UserRecord> | CursorPage<UserRecord>> {
