@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
 import { json, startTestApp, TestApp } from '../support/test-app';
 
@@ -60,9 +65,43 @@ describe('OpenAPI document', () => {
     expect(parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
   });
 
-  it('marks protected routes with bearer auth and public ones without', () => {
+  it('marks protected routes with bearer auth and public ones with `security: []`', () => {
     expect(doc.paths['/api/v1/users'].get.security).toEqual([{ bearer: [] }]);
-    expect(doc.paths['/api/v1/auth/login'].post.security).toBeUndefined();
+    expect(doc.paths['/api/v1/auth/login'].post.security).toEqual([]);
+    expect(doc.paths['/health/live'].get.security).toEqual([]);
+    expect(JSON.stringify(doc)).not.toContain('x-public');
+  });
+
+  it('says what each operation really asks for: a bearer route answers 401 without a token, a public one does not', async () => {
+    const operations = Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, operation]) => ({ method, path, security: operation.security })),
+    );
+    expect(operations.length).toBeGreaterThan(15);
+    for (const { method, path, security } of operations) {
+      const url = path.replace(/\{[^}]+\}/g, '01900000-0000-7000-8000-000000000000');
+      const res = await t.request({ method: method.toUpperCase(), url, payload: method === 'get' || method === 'delete' ? undefined : {} });
+      const expected = security?.length ? 401 : 'not 401';
+      expect({ method, path, status: res.statusCode === 401 ? 401 : 'not 401' }).toEqual({ method, path, status: expected });
+    }
+  });
+
+  it('passes `redocly lint` with the recommended rules (redocly.yaml)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openapi-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      writeFileSync(file, JSON.stringify(doc));
+      const root = join(__dirname, '..', '..');
+      const cli = join(root, 'node_modules', '@redocly', 'cli', 'bin', 'cli.js');
+      const run = await promisify(execFile)(process.execPath, [cli, 'lint', file, '--config', join(root, 'redocly.yaml'), '--format', 'json'], {
+        cwd: root,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+      const report = JSON.parse(run.stdout) as { problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }> };
+      const problems = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`);
+      expect(problems).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('documents success payloads inside the envelope', () => {

@@ -1,5 +1,5 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
@@ -35,12 +35,14 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is running (for restart decisions)' })
   @ApiEnvelope(LivenessDto, { description: 'The process is running', commonErrors: false })
   live(): LivenessDto {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database and the cache answer within 1 s (for load balancers)' })
   @ApiEnvelope(ReadinessDto, {
     description: 'Database and cache answer',
     errors: [503],
