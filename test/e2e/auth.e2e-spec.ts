@@ -167,6 +167,23 @@ describe('auth', () => {
       expect(json(res).error.code).toBe('UNAUTHORIZED');
     });
 
+    it('the scheme is case-insensitive; one or more spaces may follow it', async () => {
+      const session = await signUp(t);
+      for (const header of [`bearer ${session.accessToken}`, `BEARER ${session.accessToken}`, `Bearer   ${session.accessToken}`]) {
+        const res = await t.request({ method: 'GET', url: `${AUTH}/me`, headers: { authorization: header } });
+        expect({ header, status: res.statusCode }).toEqual({ header, status: 200 });
+      }
+    });
+
+    it('anything after the token makes the header carry no token: 401', async () => {
+      const session = await signUp(t);
+      const token = session.accessToken;
+      for (const header of [`Bearer ${token} garbage`, `Bearer ${token} ${token}`, `bearer ${token} x`, `Bearer ${token} `, `Bearer\t${token}`, `Bearer,${token}`]) {
+        const res = await t.request({ method: 'GET', url: `${AUTH}/me`, headers: { authorization: header } });
+        expect({ header, status: res.statusCode, code: json(res).error?.code }).toEqual({ header, status: 401, code: 'UNAUTHORIZED' });
+      }
+    });
+
     it('forged tokens are 401: alg none, other algorithms, wrong secret, expired, tampered, wrong iss/aud, refresh-as-access', async () => {
       const session = await signUp(t);
       const genuine = decodeJwt(session.accessToken);

@@ -101,6 +101,50 @@ describe('rate limiting (global guard)', () => {
     expect((await me(bob.accessToken, '198.51.100.1')).statusCode).toBe(200);
   });
 
+  it('keys a bearer token by its user whatever the spelling of the scheme (Bearer, bearer, BEARER) and the IP', async () => {
+    const t = await start({ RATE_LIMIT: '20', TRUST_PROXY: 'true' });
+    const alice = await signUp(t, { email: uniqueEmail('spell') });
+    const schemes = ['Bearer', 'bearer', 'BEARER'];
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await t.request({
+        method: 'GET',
+        url: '/api/v1/auth/me',
+        headers: { authorization: `${schemes[i % 3]} ${alice.accessToken}`, 'x-forwarded-for': `198.51.100.${i + 1}` },
+      });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.slice(20)).toEqual(Array(10).fill(429));
+  });
+
+  it('a header with text after the token is no token: keyed by IP, not by the user', async () => {
+    const t = await start({ RATE_LIMIT: '3', TRUST_PROXY: 'true' });
+    const alice = await signUp(t, { email: uniqueEmail('trailing') });
+    const ip = '198.51.100.77';
+    const junk = (suffix: string) =>
+      t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${alice.accessToken}${suffix}`, 'x-forwarded-for': ip } });
+    expect((await junk(' garbage')).statusCode).toBe(401);
+    expect((await junk(` ${alice.accessToken}`)).statusCode).toBe(401);
+    expect((await junk(' x')).statusCode).toBe(401);
+    expect((await junk(' x')).statusCode).toBe(429);
+    // the user's own counter was not touched
+    expect((await t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { ...bearer(alice.accessToken), 'x-forwarded-for': ip } })).statusCode).toBe(200);
+  });
+
+  it('IPv6 clients are grouped by /64, and an IPv4-mapped address is its IPv4 address', async () => {
+    const t = await start({ RATE_LIMIT: '2', TRUST_PROXY: 'true' });
+    const from = (ip: string) => t.request({ method: 'GET', url: OK, headers: { 'x-forwarded-for': ip } });
+    expect((await from('2001:db8:aa:1::1')).statusCode).toBe(200);
+    expect((await from('2001:db8:aa:1:ffff:ffff:ffff:fffe')).statusCode).toBe(200);
+    expect((await from('2001:db8:aa:1:1234::9')).statusCode).toBe(429);
+    expect((await from('2001:db8:aa:2::1')).statusCode).toBe(200);
+
+    expect((await from('203.0.113.50')).statusCode).toBe(200);
+    expect((await from('::ffff:203.0.113.50')).statusCode).toBe(200);
+    expect((await from('::ffff:cb00:7132')).statusCode).toBe(429);
+  });
+
   it('counts requests refused with 401 too (token probing is limited)', async () => {
     const t = await start({ RATE_LIMIT: '2' });
     const probe = () => t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: 'Bearer forged.token.here' } });
@@ -138,6 +182,14 @@ describe('rate limiting (global guard)', () => {
       for (let i = 1; i <= 3; i++) expect((await loginAs(t, email, `203.0.113.${i}`)).statusCode).toBe(401);
       expect((await loginAs(t, email.toUpperCase(), '203.0.113.9')).statusCode).toBe(429);
       expect((await loginAs(t, uniqueEmail(), '203.0.113.10')).statusCode).toBe(401);
+    });
+
+    it('the per-IP auth limit groups IPv6 by /64 too', async () => {
+      const t = await start({ RATE_LIMIT: '1000', AUTH_RATE_LIMIT: '2', TRUST_PROXY: 'true' });
+      expect((await loginAs(t, uniqueEmail(), '2001:db8:bb:1::1')).statusCode).toBe(401);
+      expect((await loginAs(t, uniqueEmail(), '2001:db8:bb:1::2')).statusCode).toBe(401);
+      expect((await loginAs(t, uniqueEmail(), '2001:db8:bb:1:abcd::3')).statusCode).toBe(429);
+      expect((await loginAs(t, uniqueEmail(), '2001:db8:bb:2::1')).statusCode).toBe(401);
     });
 
     it('a burst of 1 000 concurrent logins against a limit of 5 lets at most 5 through', async () => {

@@ -4,5 +4,6 @@
  * rejected requests count too, and keys verified callers by user id. Provided by the auth module.
  */
 export abstract class AccessTokenReader {
-  abstract subjectOf(authorization: string | undefined): string | null;
+  /** The header is read with `bearerTokenOf`, exactly as authentication reads it. */
+  abstract subjectOf(authorization: string | string[] | undefined): string | null;
 }

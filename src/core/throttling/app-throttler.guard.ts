@@ -10,6 +10,7 @@ import {
 import { AccessTokenReader } from '../auth/access-token-reader';
 import type { FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../errors/app-error';
+import { ipKey } from './client-ip';
 
 interface ThrottlerLimitDetail {
   timeToBlockExpire: number;
@@ -19,7 +20,7 @@ interface ThrottlerLimitDetail {
  * The global rate limit: one counter per client (not per route) for each named throttler.
  * It runs before authentication, so requests refused with 401/403 count too. The client is the
  * user of a validly signed bearer token, else the IP Fastify derived (which honours
- * `X-Forwarded-For` only under `TRUST_PROXY`).
+ * `X-Forwarded-For` only under `TRUST_PROXY`), IPv6 grouped by /64 (`ipKey`).
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
@@ -35,7 +36,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
     const req = request as unknown as FastifyRequest;
     const userId = this.tokens?.subjectOf(req.headers.authorization) ?? null;
-    return Promise.resolve(userId ? `user:${userId}` : `ip:${req.ip}`);
+    return Promise.resolve(userId ? `user:${userId}` : ipKey(req.ip));
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AUTH_RATE_LIMIT, AuthRateLimitOptions } from './auth-rate-limit.decorator';
+import { ipKey } from './client-ip';
 import { RateLimitStorage } from './rate-limit.storage';
 
 @Module({ providers: [RateLimitStorage], exports: [RateLimitStorage] })
@@ -14,7 +15,7 @@ function authOptions(context: ExecutionContext): AuthRateLimitOptions | undefine
 }
 
 function ipOf(request: Record<string, unknown>): string {
-  return `ip:${(request as unknown as FastifyRequest).ip}`;
+  return ipKey((request as unknown as FastifyRequest).ip);
 }
 
 /**

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { FastifyRequest } from 'fastify';
+import { Strategy } from 'passport-jwt';
 import { AuthUser } from '../../core/auth/auth-user';
+import { bearerTokenOf } from '../../core/auth/bearer-token';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import { UsersService } from '../users';
 import { AccessClaims, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, TokenService } from './token.service';
@@ -18,7 +20,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly users: UsersService,
   ) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      // not ExtractJwt.fromAuthHeaderAsBearerToken: it ignores text after the token, and the rate
+      // limiter must read the header exactly as authentication does
+      jwtFromRequest: (request: FastifyRequest) => bearerTokenOf(request.headers.authorization),
       secretOrKey: tokens.accessKey as unknown as Buffer,
       algorithms: [JWT_ALGORITHM],
       issuer: JWT_ISSUER,

@@ -4,6 +4,7 @@ import { createHash, createSecretKey, KeyObject } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { AccessTokenReader } from '../../core/auth/access-token-reader';
+import { bearerTokenOf } from '../../core/auth/bearer-token';
 import { UnauthorizedError } from '../../core/errors/app-error';
 
 export const JWT_ISSUER = 'modular-monolith';
@@ -88,10 +89,11 @@ export class TokenService implements AccessTokenReader {
   }
 
   /** The `sub` of a validly signed, unexpired access token (revocation is checked later, by the strategy). */
-  subjectOf(authorization: string | undefined): string | null {
-    if (!authorization?.startsWith('Bearer ')) return null;
+  subjectOf(authorization: string | string[] | undefined): string | null {
+    const token = bearerTokenOf(authorization);
+    if (!token) return null;
     try {
-      const claims = this.jwt.verify<Partial<AccessClaims>>(authorization.slice(7), {
+      const claims = this.jwt.verify<Partial<AccessClaims>>(token, {
         secret: this.accessKey as unknown as string,
         algorithms: [JWT_ALGORITHM],
         issuer: JWT_ISSUER,
