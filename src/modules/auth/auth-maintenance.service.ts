@@ -20,8 +20,9 @@ export class AuthMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.admin) {
-      await this.users.ensureAdmin(this.config.admin.email, this.config.admin.password);
-      this.logger.log(`admin ${this.config.admin.email} is present`);
+      // a refusal is logged as a security event by ensureAdmin; the service starts anyway
+      const outcome = await this.users.ensureAdmin(this.config.admin.email, this.config.admin.password);
+      if (outcome !== 'refused') this.logger.log(`admin ${this.config.admin.email}: ${outcome}`);
     }
     this.timer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);
     this.timer.unref();

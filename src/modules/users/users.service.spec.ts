@@ -156,13 +156,20 @@ describe('UsersService', () => {
     await expect(service.list({ page: 1, limit: 5 })).rejects.toBeInstanceOf(BadRequestError);
   });
 
-  it('ensureAdmin is idempotent and promotes an existing user', async () => {
-    await service.ensureAdmin('root@example.com', 'password-123');
-    await service.ensureAdmin('root@example.com', 'password-123');
+  it('ensureAdmin is idempotent', async () => {
+    await expect(service.ensureAdmin('root@example.com', 'password-123')).resolves.toBe('created');
+    await expect(service.ensureAdmin(' ROOT@example.com ', 'password-123')).resolves.toBe('present');
     expect([...repo.rows.values()].filter((u) => u.email === 'root@example.com')).toHaveLength(1);
-    const user = await create('promote@example.com');
-    await service.ensureAdmin('promote@example.com', 'ignored-password');
-    expect(repo.rows.get(user.id)!.roles).toEqual(['admin', 'user']);
+  });
+
+  it('ensureAdmin promotes an existing account only when ADMIN_PASSWORD is its password', async () => {
+    const squatter = await create('squatted@example.com');
+    await expect(service.ensureAdmin('squatted@example.com', 'operator-password')).resolves.toBe('refused');
+    expect(repo.rows.get(squatter.id)).toMatchObject({ roles: ['user'], tokenVersion: 0 });
+
+    const owner = await create('owner@example.com');
+    await expect(service.ensureAdmin('owner@example.com', 'password-123')).resolves.toBe('promoted');
+    expect(repo.rows.get(owner.id)).toMatchObject({ roles: ['admin', 'user'], tokenVersion: 1 });
   });
 
   it('refuses to delete a user who still owns money, and deletes nothing', async () => {

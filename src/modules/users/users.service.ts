@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
+import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { UnitOfWork } from '../../core/database/unit-of-work';
@@ -26,6 +27,9 @@ export interface NewUser {
   roles?: Role[];
 }
 
+/** What the admin bootstrap found: see `ensureAdmin`. */
+export type AdminBootstrap = 'created' | 'present' | 'promoted' | 'refused';
+
 export interface UserPatch {
   name?: string;
   email?: string;
@@ -38,7 +42,7 @@ const cacheKey = (id: string) => `user:${id}`;
 /** Users: registration, profile changes, deletion, credentials. The password hash stays in here. */
 @Injectable()
 export class UsersService {
-  private readonly logger = new Logger('Security');
+  private readonly security = new Logger('Security');
   private readonly cursors: CursorCodec;
 
   constructor(
@@ -198,7 +202,7 @@ export class UsersService {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User', id);
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      this.logger.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
+      this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
       throw new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
     }
     const now = new Date();
@@ -212,22 +216,38 @@ export class UsersService {
     await this.cache.invalidate(cacheKey(id));
   }
 
-  /** Makes sure this admin exists (ADMIN_EMAIL / ADMIN_PASSWORD); safe when instances race. */
-  async ensureAdmin(email: string, password: string): Promise<void> {
-    const existing = await this.users.findByEmail(email);
-    if (!existing) {
+  /**
+   * Makes sure this admin exists (ADMIN_EMAIL / ADMIN_PASSWORD); safe when instances race.
+   * Registration is open and unverified, so an account that already holds the address is made
+   * admin only if ADMIN_PASSWORD is its password: otherwise whoever registered the address first
+   * would be. Such an account is left alone and the refusal logged, rather than the start
+   * refused, which would let anyone who registers the address keep the service down.
+   */
+  async ensureAdmin(adminEmail: string, password: string): Promise<AdminBootstrap> {
+    const email = canonicalEmail(adminEmail);
+    if (!(await this.users.findByEmail(email))) {
       try {
         await this.create({ email, password, name: 'Administrator', roles: ['user', 'admin'] });
-        return;
+        return 'created';
       } catch (error) {
         if (!(error instanceof EmailTakenError)) throw error;
       }
     }
-    const user = (await this.users.findByEmail(email))!;
-    if (!user.roles.includes('admin')) {
-      await this.users.update(user.id, { roles: normaliseRoles([...user.roles, 'admin']), updatedAt: new Date() });
-      await this.revokeAccessTokens(user.id);
+    const user = await this.users.findByEmail(email);
+    if (!user) throw new Error('the account holding ADMIN_EMAIL vanished during the admin bootstrap');
+    if (user.roles.includes('admin')) return 'present';
+    if (!(await this.hasher.verify(user.passwordHash, password))) {
+      this.security.error({
+        event: 'admin.bootstrap_refused',
+        userId: user.id,
+        msg: 'ADMIN_EMAIL belongs to an account whose password is not ADMIN_PASSWORD: not made admin. Remove that account or set another ADMIN_EMAIL',
+      });
+      return 'refused';
     }
+    await this.users.update(user.id, { roles: normaliseRoles([...user.roles, 'admin']), updatedAt: new Date() });
+    await this.revokeAccessTokens(user.id);
+    this.security.log({ event: 'admin.promoted', userId: user.id, msg: 'the account holding ADMIN_EMAIL was made admin' });
+    return 'promoted';
   }
 }
 
