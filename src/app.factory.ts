@@ -1,15 +1,19 @@
 import { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyBaseLogger, FastifyInstance, LogController } from 'fastify';
+import { FastifyBaseLogger, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { AccessLog } from './core/http/access-log';
+import { EdgeHeaders } from './core/http/edge-headers';
 import { registerEnvelopeHook } from './core/http/envelope.hook';
-import { REQUEST_ID_PATTERN, requestContext } from './core/http/request-context';
-import { securityHeaders } from './core/http/security-headers';
+import { fastifyRefusalOptions, ignoreUnknownExpectations } from './core/http/fastify-refusals';
+import { registerJsonBodyParser } from './core/http/json-body';
+import { REQUEST_ID_PATTERN } from './core/http/request-context';
+import { registerRequestHooks } from './core/http/request-hooks';
 import { AppLogger } from './core/logging/app-logger';
 import { lazyChildLogger } from './core/logging/lazy-child-logger';
 import { createRootLogger } from './core/logging/root-logger';
@@ -31,6 +35,8 @@ export interface CreateAppOptions {
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createRootLogger(config.logLevel);
+  const edge = new EdgeHeaders();
+  const access = new AccessLog(logger);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
@@ -41,7 +47,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyLimit: config.bodyLimit,
     // Fastify accepts a hop count at run time; its types omit it
     trustProxy: config.trustProxy as boolean | string | string[],
-    return503OnClosing: true,
+    // the 503 of a closing server is our envelope (core/http/request-hooks.ts), not Fastify's body
+    return503OnClosing: false,
+    ...fastifyRefusalOptions(edge, access),
+    ...serverTimeouts(config),
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger, options.extraModules),
@@ -50,10 +59,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     { logger: new AppLogger(logger), abortOnError: false, bodyParser: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestHooks(fastify, app.get(MetricsService), logger);
+  access.attach(app.get(MetricsService));
+  registerRequestHooks(fastify, edge, access);
   registerEnvelopeHook(fastify);
   // only JSON bodies are accepted: anything else is 415, not a string handed to a DTO
   fastify.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(fastify);
+  ignoreUnknownExpectations(fastify.server);
 
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   if (config.corsOrigins) {
@@ -73,29 +85,23 @@ function requestIdOf(request: IncomingMessage): string {
   return typeof inbound === 'string' && REQUEST_ID_PATTERN.test(inbound) ? inbound : randomUUID();
 }
 
-/** Security headers, request id header, request context for every log line, one access-log line and metrics per request. */
-function registerRequestHooks(fastify: FastifyInstance, metrics: MetricsService, logger: Logger): void {
-  const headers = securityHeaders();
-  fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(headers).header('X-Request-Id', request.id);
-    requestContext.run({ requestId: request.id, log: request.log as Logger }, done);
-  });
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const durationMs = reply.elapsedTime;
-    metrics.observeRequest(request.method, route, reply.statusCode, durationMs / 1000);
-    if (logger.isLevelEnabled('info')) {
-      logger.info(
-        {
-          requestId: request.id,
-          method: request.method,
-          route,
-          status: reply.statusCode,
-          durationMs: Math.round(durationMs * 100) / 100,
-        },
-        'request completed',
-      );
-    }
-    done();
-  });
+/**
+ * Fastify turns Node's request timeout off (0) and keeps idle sockets 72 s: a client sending
+ * its body slowly could hold a connection for ever. Node checks the request and header timeouts
+ * every `connectionsCheckingInterval` (30 s by default, which would let a 1 s bound run to 31 s):
+ * here every tenth of the bound, between 0.1 and 5 s.
+ */
+function serverTimeouts(config: AppConfig) {
+  const { requestSeconds, keepAliveSeconds, connectionSeconds } = config.httpTimeouts;
+  const requestTimeout = requestSeconds * 1000;
+  return {
+    requestTimeout,
+    keepAliveTimeout: keepAliveSeconds * 1000,
+    connectionTimeout: connectionSeconds * 1000,
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(5000, Math.max(100, requestTimeout / 10)),
+    },
+  };
 }

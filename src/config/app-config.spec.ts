@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       cache: { ttlSeconds: 3600, negativeTtlSeconds: 60 },
       bodyLimit: 102_400,
+      httpTimeouts: { requestSeconds: 30, keepAliveSeconds: 72, connectionSeconds: 120 },
       admin: null,
       corsOrigins: null,
       logLevel: 'info',
@@ -36,6 +37,22 @@ describe('loadConfig', () => {
     expect(a.jwt.accessSecret).not.toBe(a.jwt.refreshSecret);
     expect(a.jwt.accessSecret).not.toBe(b.jwt.accessSecret);
     expect(a.jwt.accessSecret.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('generates a random APP_SECRET per start outside production, distinct from the JWT secrets', () => {
+    const a = loadConfig({});
+    expect(a.appSecret.length).toBeGreaterThanOrEqual(32);
+    expect([a.jwt.accessSecret, a.jwt.refreshSecret]).not.toContain(a.appSecret);
+    expect(loadConfig({}).appSecret).not.toBe(a.appSecret);
+    expect(loadConfig({ APP_SECRET: 'given-secret' }).appSecret).toBe('given-secret');
+  });
+
+  it('reads the HTTP timeouts in seconds; 0 turns the connection timeout off', () => {
+    expect(loadConfig({ HTTP_REQUEST_TIMEOUT: '5', HTTP_KEEP_ALIVE_TIMEOUT: '6', HTTP_CONNECTION_TIMEOUT: '0' }).httpTimeouts).toEqual({
+      requestSeconds: 5,
+      keepAliveSeconds: 6,
+      connectionSeconds: 0,
+    });
   });
 
   it('parses a MySQL URL (mysql:// or mariadb://) and keeps the database name', () => {
@@ -71,6 +88,11 @@ describe('loadConfig', () => {
     [{ ADMIN_EMAIL: 'a@b.c', ADMIN_PASSWORD: 'short' }, /^ADMIN_PASSWORD must be 8 to 128/],
     [{ JWT_ACCESS_SECRET: 'same', JWT_REFRESH_SECRET: 'same' }, /must be different secrets/],
     [{ JWT_REFRESH_TTL: '100', JWT_REFRESH_ABSOLUTE_TTL: '50' }, /JWT_REFRESH_TTL must not exceed/],
+    [{ HTTP_REQUEST_TIMEOUT: '0' }, /^HTTP_REQUEST_TIMEOUT must be an integer from 1 to 3600/],
+    [{ HTTP_REQUEST_TIMEOUT: '1.5' }, /^HTTP_REQUEST_TIMEOUT must be an integer/],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT: '0' }, /^HTTP_KEEP_ALIVE_TIMEOUT must be an integer from 1 to 3600/],
+    [{ HTTP_CONNECTION_TIMEOUT: '-1' }, /^HTTP_CONNECTION_TIMEOUT must be an integer from 0/],
+    [{ JWT_ACCESS_SECRET: 'one', APP_SECRET: 'one' }, /^APP_SECRET must differ from the JWT secrets/],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(problemsOf(env)).toEqual([expect.stringMatching(message)]);
   });
@@ -80,12 +102,19 @@ describe('loadConfig', () => {
   });
 
   describe('NODE_ENV=production', () => {
-    const strong = { JWT_ACCESS_SECRET: 'a'.repeat(32), JWT_REFRESH_SECRET: 'b'.repeat(32) };
+    const strong = { JWT_ACCESS_SECRET: 'a'.repeat(32), JWT_REFRESH_SECRET: 'b'.repeat(32), APP_SECRET: 'c'.repeat(32) };
 
-    it('refuses missing JWT secrets', () => {
+    it('refuses missing secrets', () => {
       expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
         'JWT_ACCESS_SECRET must be set when NODE_ENV=production',
         'JWT_REFRESH_SECRET must be set when NODE_ENV=production',
+        'APP_SECRET must be set when NODE_ENV=production',
+      ]);
+    });
+
+    it('refuses a short APP_SECRET', () => {
+      expect(problemsOf({ NODE_ENV: 'production', ...strong, APP_SECRET: 'c'.repeat(31) })).toEqual([
+        'APP_SECRET must be at least 32 characters when NODE_ENV=production',
       ]);
     });
 
@@ -96,10 +125,12 @@ describe('loadConfig', () => {
     });
 
     it('accepts two strong, different secrets', () => {
-      expect(loadConfig({ NODE_ENV: 'production', ...strong }).jwt).toMatchObject({
+      const config = loadConfig({ NODE_ENV: 'production', ...strong });
+      expect(config.jwt).toMatchObject({
         accessSecret: strong.JWT_ACCESS_SECRET,
         refreshSecret: strong.JWT_REFRESH_SECRET,
       });
+      expect(config.appSecret).toBe(strong.APP_SECRET);
     });
   });
 

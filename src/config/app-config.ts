@@ -30,6 +30,10 @@ export interface AppConfig {
   trustProxy: TrustProxy;
   cache: { ttlSeconds: number; negativeTtlSeconds: number };
   bodyLimit: number;
+  /** Seconds: a request must arrive in full within `request`; an idle kept-alive socket closes after `keepAlive`; a socket with no traffic at all after `connection` (0: never). */
+  httpTimeouts: { requestSeconds: number; keepAliveSeconds: number; connectionSeconds: number };
+  /** Master secret from which each purpose's key is derived (core/crypto/key-ring.ts). */
+  appSecret: string;
   admin: { email: string; password: string } | null;
   corsOrigins: string[] | null;
   logLevel: LogLevel;
@@ -81,6 +85,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       negativeTtlSeconds: read.integer('CACHE_NEGATIVE_TTL', 60, 1, 31_536_000),
     },
     bodyLimit: read.integer('BODY_LIMIT', 102_400, 1, 100 * 1024 * 1024),
+    httpTimeouts: {
+      requestSeconds: read.integer('HTTP_REQUEST_TIMEOUT', 30, 1, 3600),
+      keepAliveSeconds: read.integer('HTTP_KEEP_ALIVE_TIMEOUT', 72, 1, 3600),
+      connectionSeconds: read.integer('HTTP_CONNECTION_TIMEOUT', 120, 0, 86_400),
+    },
+    appSecret: readSecret(env, 'APP_SECRET', production, problems),
     admin: readAdmin(env, problems),
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS, problems),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
@@ -88,6 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
 
   if (config.jwt.accessSecret === config.jwt.refreshSecret) {
     problems.push('JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must be different secrets');
+  }
+  if (config.appSecret === config.jwt.accessSecret || config.appSecret === config.jwt.refreshSecret) {
+    problems.push('APP_SECRET must differ from the JWT secrets (each secret has one purpose)');
   }
   if (config.jwt.refreshTtl > config.jwt.refreshAbsoluteTtl) {
     problems.push('JWT_REFRESH_TTL must not exceed JWT_REFRESH_ABSOLUTE_TTL');

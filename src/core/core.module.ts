@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { AppCacheModule } from './cache/cache.module';
+import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseCoreModule } from './database/database-core.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -23,6 +24,7 @@ export class CoreModule {
       module: CoreModule,
       imports: [
         ConfigModule.forRoot(config),
+        CryptoModule,
         LoggingModule.forRoot(logger),
         DatabaseModule.forRoot(config, logger),
         DatabaseCoreModule,

@@ -62,6 +62,7 @@ export async function createIsolatedEnv(): Promise<IsolatedEnv> {
     // instances of one deployment share their secrets (and passport's strategy registry is per process)
     JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
     JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
+    APP_SECRET: randomBytes(32).toString('base64url'),
   };
   if (target.redisUrl) env.REDIS_URL = target.redisUrl;
 

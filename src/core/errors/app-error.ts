@@ -78,6 +78,16 @@ export class RouteNotFoundError extends AppError {
   }
 }
 
+/** The request did not arrive in full within HTTP_REQUEST_TIMEOUT (a slow or stalled client). */
+export class RequestTimeoutError extends AppError {
+  readonly code = ErrorCode.REQUEST_TIMEOUT;
+  readonly status = 408;
+
+  constructor() {
+    super('The request was not received in time');
+  }
+}
+
 export class ConflictError extends AppError {
   readonly code = ErrorCode.CONFLICT;
   readonly status = 409;
@@ -86,6 +96,16 @@ export class ConflictError extends AppError {
 export class PayloadTooLargeError extends AppError {
   readonly code = ErrorCode.PAYLOAD_TOO_LARGE;
   readonly status = 413;
+}
+
+/** A path segment longer than the router accepts (no identifier of this API comes near it). */
+export class UriTooLongError extends AppError {
+  readonly code = ErrorCode.URI_TOO_LONG;
+  readonly status = 414;
+
+  constructor() {
+    super('The request path is too long');
+  }
 }
 
 export class UnsupportedMediaTypeError extends AppError {
@@ -103,6 +123,16 @@ export class RateLimitedError extends AppError {
 
   override get headers(): Record<string, string> {
     return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
+}
+
+/** The request line and headers together exceed Node's header size limit. */
+export class HeadersTooLargeError extends AppError {
+  readonly code = ErrorCode.HEADERS_TOO_LARGE;
+  readonly status = 431;
+
+  constructor() {
+    super('The request headers are too large');
   }
 }
 

@@ -64,6 +64,18 @@ describe('toAppError', () => {
     expect(toAppError(exception)).toMatchObject({ status, code });
   });
 
+  it('maps a Fastify error that Nest wrapped as an HttpException by its code, not its wording', () => {
+    const cause = Object.assign(new Error("Body is not valid JSON but content-type is set to 'application/json'"), {
+      code: 'FST_ERR_CTP_INVALID_JSON_BODY',
+      statusCode: 400,
+    });
+    expect(toAppError(new HttpException(cause.message, 400, { cause }))).toMatchObject({
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: 'The request body is not valid JSON',
+    });
+  });
+
   it('hides the text of anything unexpected', () => {
     const mapped = toAppError(new TypeError('cannot read secretThing of undefined'));
     expect(mapped).toMatchObject({ status: 500, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' });

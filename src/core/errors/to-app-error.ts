@@ -75,6 +75,9 @@ function fastifyError(error: unknown): AppError | null {
 }
 
 function fromHttpException(error: HttpException): AppError {
+  // Nest wraps the errors Fastify raises before the handler (body parsing) as HttpExceptions
+  const fastify = fastifyError(error.cause);
+  if (fastify) return fastify;
   const status = error.getStatus();
   // Nest's body parser wraps malformed JSON as a 400 carrying the SyntaxError's text
   if (status === 400 && error.cause instanceof SyntaxError) return new BadRequestError('The request body is not valid JSON');

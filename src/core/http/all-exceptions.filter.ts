@@ -4,8 +4,7 @@ import type { Logger } from 'pino';
 import { AppError, RouteNotFoundError } from '../errors/app-error';
 import { describeDriverError, isDriverError } from '../errors/driver-errors';
 import { toAppError } from '../errors/to-app-error';
-import { errorEnvelope } from './envelope';
-import { markEnveloped } from './envelope.hook';
+import { sendErrorEnvelope } from './error-reply';
 
 /**
  * The one place errors become responses: AppErrors as they are, Nest and Fastify errors and
@@ -19,9 +18,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const error = this.map(exception, request);
     this.log(request.log as Logger, exception, error);
     if (reply.sent) return;
-    markEnveloped(reply);
-    if (error.headers) void reply.headers(error.headers);
-    void reply.status(error.status).type('application/json; charset=utf-8').send(errorEnvelope(error, request.id));
+    sendErrorEnvelope(request, reply, error);
   }
 
   private map(exception: unknown, request: FastifyRequest): AppError {

@@ -10,9 +10,11 @@ export interface CursorPosition {
 /**
  * Opaque, signed cursors: base64url(JSON) + HMAC. A cursor is bound to the list's sort and
  * filters, so reusing it with a different query, or altering it, is a 400 `BAD_REQUEST`.
+ * The key is the list's own (`KeyRing.key('cursor:<list>')`), so a cursor of one list is
+ * refused by another and rotating a JWT secret leaves cursors valid.
  */
 export class CursorCodec {
-  constructor(private readonly key: string) {}
+  constructor(private readonly key: Buffer) {}
 
   encode(scope: string, position: CursorPosition): string {
     const payload = Buffer.from(JSON.stringify([position.value, position.id])).toString('base64url');

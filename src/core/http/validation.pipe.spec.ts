@@ -1,5 +1,5 @@
 import type { ValidationError as ClassValidatorError } from '@nestjs/common';
-import { flattenValidationErrors } from './validation.pipe';
+import { flattenValidationErrors, validationErrorOf } from './validation.pipe';
 
 function node(property: string, constraints?: Record<string, string>, children: ClassValidatorError[] = []): ClassValidatorError {
   return { property, constraints, children };
@@ -17,5 +17,31 @@ describe('flattenValidationErrors', () => {
       'address.zip': ['zip is invalid'],
       'items.0.amount': ['amount must be an integer'],
     });
+  });
+});
+
+describe('validationErrorOf', () => {
+  it('keeps a small error as it is', () => {
+    const error = validationErrorOf({ name: ['too short'] });
+    expect(error.message).toBe('The request is not valid');
+    expect(error.details).toEqual({ name: ['too short'] });
+  });
+
+  it('lists 20 fields, 5 messages each, and says how many fields were left out', () => {
+    const fields = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`f${i}`, ['a', 'b', 'c', 'd', 'e', 'f']]));
+    const error = validationErrorOf(fields);
+    expect(Object.keys(error.details!)).toHaveLength(20);
+    expect(error.details!.f0).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(error.message).toBe('The request is not valid; 5 more invalid field(s) not listed');
+  });
+
+  it('clips long paths and messages by code points', () => {
+    const long = '😀'.repeat(300);
+    const flat = flattenValidationErrors([node(long, { isString: `${long} must be a string` })]);
+    const [path] = Object.keys(flat);
+    expect(Array.from(path!)).toHaveLength(201);
+    expect(path!.endsWith('…')).toBe(true);
+    expect(path).not.toMatch(/\p{Cs}/u);
+    expect(Array.from(flat[path!]![0]!)).toHaveLength(201);
   });
 });

@@ -2,16 +2,19 @@ import { applyDecorators, Type } from '@nestjs/common';
 import { ApiExtraModels, ApiNoContentResponse, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { CursorPageMetaDto, ErrorEnvelopeDto, OffsetPageMetaDto, ResponseMetaDto } from './envelope.schemas';
 
-const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: '`VALIDATION_ERROR` (details: field path → messages) or `BAD_REQUEST` (malformed JSON, bad cursor)',
+export const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: '`VALIDATION_ERROR` (details: field path → messages) or `BAD_REQUEST` (malformed JSON, a body that is not an object or is too deep or wide, bad cursor)',
   401: '`UNAUTHORIZED`: missing, invalid, expired or revoked credentials',
   403: '`FORBIDDEN`: lacks the role, or not the owner',
   404: '`NOT_FOUND` (details: {resource, id})',
+  408: '`REQUEST_TIMEOUT`: the request did not arrive in full within HTTP_REQUEST_TIMEOUT',
   409: '`CONFLICT`',
   413: '`PAYLOAD_TOO_LARGE`: body over BODY_LIMIT',
+  414: '`URI_TOO_LONG`: a path parameter over 100 characters',
   415: '`UNSUPPORTED_MEDIA_TYPE`: the body is not JSON',
   422: 'A business rule refused the request (see the error code)',
   429: '`RATE_LIMITED`; the Retry-After header says when to retry',
+  431: '`HEADERS_TOO_LARGE`: request line and headers over 16 kB',
   500: '`INTERNAL_ERROR`: a bug; the message is generic',
   503: '`SERVICE_UNAVAILABLE`: a dependency is down; retry later',
 };

@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { OPENAPI_PUBLIC } from '../auth/auth.decorators';
+import { ERROR_DESCRIPTIONS } from './api-envelope.decorator';
+import { ErrorEnvelopeDto } from './envelope.schemas';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 
@@ -11,7 +13,11 @@ export function setupSwagger(app: INestApplication): void {
     .setDescription(
       'REST API v1. Every response body is an envelope: `{ data, meta }` on success, `{ error: { code, message, details? }, meta }` on failure; ' +
         '`meta.requestId` matches the `X-Request-Id` header. Lists add `meta.pagination` (offset) or `meta.cursor` (cursor). ' +
-        'Rate limits answer 429 `RATE_LIMITED` with a `Retry-After` header. The full contract is `docs/API.md` in the repository.',
+        'Rate limits answer 429 `RATE_LIMITED` with a `Retry-After` header. Every answer says `Cache-Control: no-store`. ' +
+        'Any request can also be refused before it reaches a route, with the same envelope: 400 `BAD_REQUEST` (not valid HTTP, a path that does not decode, ' +
+        'a JSON body that is malformed, not an object, nested over 16 levels, with over 1000 members, or with `__proto__`/`constructor`/`prototype` members), ' +
+        '408 `REQUEST_TIMEOUT` (not received within HTTP_REQUEST_TIMEOUT), 413 `PAYLOAD_TOO_LARGE`, 415 `UNSUPPORTED_MEDIA_TYPE`, ' +
+        '431 `HEADERS_TOO_LARGE` and, on routes with path parameters, 414 `URI_TOO_LONG`. The full contract is `docs/API.md` in the repository.',
     )
     .setVersion('1.0')
     // relative: the Swagger UI and clients call the origin that served the document
@@ -19,7 +25,7 @@ export function setupSwagger(app: INestApplication): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login' })
     .build();
   config.info.license = { name: 'UNLICENSED' };
-  const document = markPublicOperations(SwaggerModule.createDocument(app, config));
+  const document = documentUriTooLong(markPublicOperations(SwaggerModule.createDocument(app, config)));
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',
@@ -40,6 +46,22 @@ function markPublicOperations(document: OpenAPIObject): OpenAPIObject {
       if (!operation?.[OPENAPI_PUBLIC]) continue;
       delete operation[OPENAPI_PUBLIC];
       operation.security = [];
+    }
+  }
+  return document;
+}
+
+/** The router refuses a path parameter over 100 characters with 414 `URI_TOO_LONG` before the route runs. */
+function documentUriTooLong(document: OpenAPIObject): OpenAPIObject {
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.includes('{')) continue;
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.responses['414'] ??= {
+        description: ERROR_DESCRIPTIONS[414]!,
+        content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorEnvelopeDto) } } },
+      };
     }
   }
   return document;

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config';
-import { InjectConfig } from '../../config/config.module';
 import { AuthUser, isAdmin } from '../../core/auth/auth-user';
 import { UnitOfWork, Tx } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
+import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { Account } from './account.entity';
@@ -24,9 +23,9 @@ export class AccountsService {
     private readonly accounts: AccountsRepository,
     private readonly ledger: LedgerRepository,
     private readonly uow: UnitOfWork,
-    @InjectConfig() config: AppConfig,
+    keys: KeyRing,
   ) {
-    this.cursors = new CursorCodec(`ledger:${config.jwt.accessSecret}`);
+    this.cursors = new CursorCodec(keys.key('cursor:ledger'));
   }
 
   async create(owner: AuthUser, input: { name: string; currency: string }): Promise<Account> {

@@ -1,5 +1,6 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { loadConfig } from '../../config/app-config';
+import { KeyRing } from '../../core/crypto/key-ring';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
 import type { AccountsService } from '../accounts';
@@ -80,7 +81,7 @@ describe('UsersService', () => {
       events as unknown as EventEmitter2,
       accounts as unknown as AccountsService,
       { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
-      loadConfig({}),
+      new KeyRing(loadConfig({})),
     );
   });
 

@@ -1,7 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AppConfig } from '../../config/app-config';
-import { InjectConfig } from '../../config/config.module';
 import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
@@ -9,6 +7,7 @@ import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
+import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { AccountsService, toAccountResponse } from '../accounts';
@@ -52,9 +51,9 @@ export class UsersService {
     private readonly events: EventEmitter2,
     private readonly accounts: AccountsService,
     private readonly uow: UnitOfWork,
-    @InjectConfig() config: AppConfig,
+    keys: KeyRing,
   ) {
-    this.cursors = new CursorCodec(`users:${config.jwt.accessSecret}`);
+    this.cursors = new CursorCodec(keys.key('cursor:users'));
   }
 
   async create(input: NewUser): Promise<UserRecord> {
