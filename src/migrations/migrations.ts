@@ -2,6 +2,7 @@ import type { MigrationInterface } from 'typeorm';
 import { CreateUsers1764000000000 } from './1764000000000-create-users';
 import { CreateRefreshTokens1764000000001 } from './1764000000001-create-refresh-tokens';
 import { CreateAccounts1764000000002 } from './1764000000002-create-accounts';
+import { EmailBinaryCollation1765000000001 } from './1765000000001-email-binary-collation';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -9,4 +10,9 @@ type MigrationClass = new () => MigrationInterface;
  * Every migration, oldest first. Listed here rather than globbed so the app, the CLI and the
  * tests (which run the TypeScript sources) load the same set. Each feature module adds its own.
  */
-export const migrations: MigrationClass[] = [CreateUsers1764000000000, CreateRefreshTokens1764000000001, CreateAccounts1764000000002];
+export const migrations: MigrationClass[] = [
+  CreateUsers1764000000000,
+  CreateRefreshTokens1764000000001,
+  CreateAccounts1764000000002,
+  EmailBinaryCollation1765000000001,
+];

@@ -3,15 +3,16 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
-import { AUTH_RATE_LIMIT, AuthRateLimitOptions } from './auth-rate-limit.decorator';
+import { AUTH_RATE_LIMIT } from './auth-rate-limit.decorator';
 import { ipKey } from './client-ip';
+import { LoginFailureLimiter } from './login-failure.limiter';
 import { RateLimitStorage } from './rate-limit.storage';
 
-@Module({ providers: [RateLimitStorage], exports: [RateLimitStorage] })
+@Module({ providers: [RateLimitStorage, LoginFailureLimiter], exports: [RateLimitStorage, LoginFailureLimiter] })
 class RateLimitStorageModule {}
 
-function authOptions(context: ExecutionContext): AuthRateLimitOptions | undefined {
-  return Reflect.getMetadata(AUTH_RATE_LIMIT, context.getHandler()) as AuthRateLimitOptions | undefined;
+function hasAuthRateLimit(context: ExecutionContext): boolean {
+  return Reflect.getMetadata(AUTH_RATE_LIMIT, context.getHandler()) === true;
 }
 
 function ipOf(request: Record<string, unknown>): string {
@@ -19,15 +20,17 @@ function ipOf(request: Record<string, unknown>): string {
 }
 
 /**
- * Three limits, each a named throttler of @nestjs/throttler:
+ * Two limits, each a named throttler of @nestjs/throttler:
  * - `default`: `RATE_LIMIT` per window per client (user id when authenticated, else IP), all routes;
- * - `auth`: `AUTH_RATE_LIMIT` per window per IP on each `@AuthRateLimit()` route;
- * - `auth-email`: `AUTH_RATE_LIMIT` per window per email on `@AuthRateLimit({ perEmail: true })`.
+ * - `auth`: `AUTH_RATE_LIMIT` per window per IP on each `@AuthRateLimit()` route.
  * A limit of 0 turns that throttler off. The guard itself (`AppThrottlerGuard`) is registered
  * by AppModule, first of the global guards, where the auth module's AccessTokenReader is visible.
+ * Failed logins per email are counted by `LoginFailureLimiter` (exported), which the login itself
+ * calls: only it knows whether the password was right.
  */
 @Module({
   imports: [
+    RateLimitStorageModule,
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [APP_CONFIG, RateLimitStorage],
@@ -43,19 +46,8 @@ function ipOf(request: Record<string, unknown>): string {
               name: 'auth',
               limit: authLimit,
               ttl,
-              skipIf: (context) => authLimit === 0 || !authOptions(context),
+              skipIf: (context) => authLimit === 0 || !hasAuthRateLimit(context),
               getTracker: ipOf,
-              generateKey: (context, tracker, name) => `${name}:${context.getHandler().name}:${tracker}`,
-            },
-            {
-              name: 'auth-email',
-              limit: authLimit,
-              ttl,
-              skipIf: (context) => authLimit === 0 || !authOptions(context)?.perEmail,
-              getTracker: (request) => {
-                const email = (request as { body?: { email?: unknown } }).body?.email;
-                return typeof email === 'string' ? `email:${email.trim().toLowerCase()}` : ipOf(request);
-              },
               generateKey: (context, tracker, name) => `${name}:${context.getHandler().name}:${tracker}`,
             },
           ],
@@ -63,5 +55,6 @@ function ipOf(request: Record<string, unknown>): string {
       },
     }),
   ],
+  exports: [RateLimitStorageModule],
 })
 export class ThrottlingModule {}

@@ -29,8 +29,11 @@ export class AuthController {
   @Post('login')
   @Public()
   @HttpCode(200)
-  @AuthRateLimit({ perEmail: true })
-  @ApiOperation({ summary: 'Exchange credentials for a token pair; starts a refresh-token family' })
+  @AuthRateLimit()
+  @ApiOperation({
+    summary: 'Exchange credentials for a token pair; starts a refresh-token family',
+    description: '`AUTH_RATE_LIMIT` per IP, and `AUTH_RATE_LIMIT` failed logins per email (canonical form) per window: then 429, right password or not.',
+  })
   @ApiEnvelope(TokenPairResponse, { errors: [400, 401, 413, 415] })
   login(@Body() body: LoginDto): Promise<TokenPairResponse> {
     return this.auth.login(body.email, body.password);

@@ -3,6 +3,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenReader } from '../../core/auth/access-token-reader';
+import { ThrottlingModule } from '../../core/throttling/throttling.module';
 import { UsersModule } from '../users';
 import { AuthMaintenance } from './auth-maintenance.service';
 import { AuthController } from './auth.controller';
@@ -14,7 +15,7 @@ import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { TokenService } from './token.service';
 
 @Module({
-  imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([RefreshToken])],
+  imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([RefreshToken]), ThrottlingModule],
   controllers: [AuthController],
   providers: [
     AuthService,

@@ -2,6 +2,7 @@ import type { AppConfig } from '../../config/app-config';
 import { loadConfig } from '../../config/app-config';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
 import { UnauthorizedError } from '../../core/errors/app-error';
+import type { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
 import type { UserRecord, UsersService } from '../users';
 import { AuthService } from './auth.service';
 import type { RefreshToken } from './refresh-token.entity';
@@ -64,6 +65,7 @@ describe('AuthService', () => {
       new TokenService(new JwtService({}), config),
       tokens as unknown as RefreshTokensRepository,
       { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
+      { begin: () => Promise.resolve({ release: () => Promise.resolve() }) } as unknown as LoginFailureLimiter,
       config,
     );
   });

@@ -4,6 +4,7 @@ import { InjectConfig } from '../../config/config.module';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { UnauthorizedError } from '../../core/errors/app-error';
+import { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
 import { UserRecord, UsersService } from '../users';
 import { TokenPairResponse } from './dto/token-pair.response';
 import { RefreshToken } from './refresh-token.entity';
@@ -26,6 +27,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly uow: UnitOfWork,
+    private readonly loginFailures: LoginFailureLimiter,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -33,12 +35,22 @@ export class AuthService {
     return this.users.create({ ...input, roles: ['user'] });
   }
 
+  /** A wrong password keeps its failure slot (`LoginFailureLimiter`); a right one gives it back. */
   async login(email: string, password: string): Promise<TokenPairResponse> {
-    const user = await this.users.verifyCredentials(email, password);
+    const attempt = await this.loginFailures.begin(email);
+    let user: UserRecord | null;
+    try {
+      user = await this.users.verifyCredentials(email, password);
+    } catch (error) {
+      // nothing was checked (the database is down): not a failure of the caller's
+      await attempt.release();
+      throw error;
+    }
     if (!user) {
       this.security.warn({ event: 'login.failed', msg: 'login failed' });
       throw new UnauthorizedError(BAD_CREDENTIALS);
     }
+    await attempt.release();
     this.security.log({ event: 'login.succeeded', userId: user.id, msg: 'login succeeded' });
     const now = new Date();
     const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);

@@ -12,6 +12,10 @@ export class User {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;
 
+  /**
+   * Canonical (`canonicalEmail`), compared byte for byte: utf8mb4_bin on MySQL/MariaDB (migration
+   * 1765000000001), SQLite's default BINARY. Not declared here: the entity serves both drivers.
+   */
   @Column({ type: 'varchar', length: 254 })
   email: string;
 

@@ -57,11 +57,12 @@ export class UsersService {
   }
 
   async create(input: NewUser): Promise<UserRecord> {
-    if (await this.users.findByEmail(input.email)) throw new EmailTakenError();
+    const email = canonicalEmail(input.email);
+    if (await this.users.findByEmail(email)) throw new EmailTakenError();
     const now = new Date();
     const user: User = {
       id: uuidv7(),
-      email: input.email,
+      email,
       name: input.name,
       passwordHash: await this.hasher.hash(input.password),
       roles: normaliseRoles(input.roles ?? ['user']),
@@ -116,7 +117,8 @@ export class UsersService {
     if (cursorMode && (query.page !== undefined || query.pageSize !== undefined)) {
       throw new BadRequestError('Use either page/pageSize (offset mode) or limit/after (cursor mode), not both');
     }
-    const where = { email: query.email, roles: query.role ? rolesFilter(query.role) : undefined };
+    const email = query.email === undefined ? undefined : canonicalEmail(query.email);
+    const where = { email, roles: query.role ? rolesFilter(query.role) : undefined };
     const orderBy = query.orderBy ?? 'createdAt';
     const orderDir = query.orderDir ?? 'asc';
 
@@ -131,7 +133,7 @@ export class UsersService {
     }
 
     const limit = query.limit ?? 20;
-    const scope = JSON.stringify([orderBy, orderDir, query.email ?? null, query.role ?? null]);
+    const scope = JSON.stringify([orderBy, orderDir, email ?? null, query.role ?? null]);
     const after = query.after ? this.cursors.decode(scope, query.after) : undefined;
     if (after && orderBy === 'createdAt') after.value = new Date(String(after.value));
     const rows = await this.users.findMany({ where, orderBy, orderDir, limit: limit + 1, after });
@@ -149,10 +151,11 @@ export class UsersService {
 
     const changes: Partial<User> = {};
     if (patch.name !== undefined && patch.name !== current.name) changes.name = patch.name;
-    if (patch.email !== undefined && patch.email !== current.email) {
-      const owner = await this.users.findByEmail(patch.email);
+    const email = patch.email === undefined ? undefined : canonicalEmail(patch.email);
+    if (email !== undefined && email !== current.email) {
+      const owner = await this.users.findByEmail(email);
       if (owner && owner.id !== id) throw new EmailTakenError();
-      changes.email = patch.email;
+      changes.email = email;
     }
     const roles = patch.roles === undefined ? undefined : normaliseRoles(patch.roles);
     const rolesChanged = roles !== undefined && roles.join() !== [...current.roles].sort().join();
@@ -192,7 +195,7 @@ export class UsersService {
    * so both failures take the same time.
    */
   async verifyCredentials(email: string, password: string): Promise<UserRecord | null> {
-    const user = await this.users.findByEmail(email);
+    const user = await this.users.findByEmail(canonicalEmail(email));
     const ok = await this.hasher.verify(user?.passwordHash ?? null, password);
     return user && ok ? toRecord(user) : null;
   }

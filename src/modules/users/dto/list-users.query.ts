@@ -1,17 +1,17 @@
 import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { CursorQuery, OffsetQuery } from '../../../core/http/pagination.query';
 import { ROLES, Role } from '../../../core/auth/auth-user';
+import { canonicalEmailTransform } from './user-fields';
 
 export const USER_SORT_FIELDS = ['createdAt', 'email', 'name'] as const;
 export type UserSortField = (typeof USER_SORT_FIELDS)[number];
 
 /** `GET /users`: offset mode (`page`, `pageSize`) or cursor mode (`limit`, `after`), never both. */
 export class ListUsersQuery extends IntersectionType(OffsetQuery, CursorQuery) {
-  @ApiPropertyOptional({ description: 'Exact email (case-insensitive)' })
+  @ApiPropertyOptional({ description: 'Exact email, compared in canonical form (trimmed, lower-cased, NFC); accents matter' })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @canonicalEmailTransform
   @IsString()
   @MaxLength(254)
   email?: string;

@@ -4,16 +4,17 @@ import { Transform } from 'class-transformer';
 import { ArrayUnique, IsArray, IsEmail, IsIn, IsString, Length, MaxLength } from 'class-validator';
 import { Absent, CodePoints } from '../../../core/http/validation-decorators';
 import { ROLES } from '../../../core/auth/auth-user';
+import { canonicalEmail } from '../../../core/auth/canonical-email';
 
-const trimLower = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
+export const canonicalEmailTransform = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? canonicalEmail(value) : value));
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
-/** Email: trimmed, lower-cased, at most 254 characters. */
+/** Email: canonical (trimmed, lower-cased, NFC; accents kept), at most 254 characters. */
 export const EmailField = (optional = false) =>
   applyDecorators(
     optional ? ApiPropertyOptional({ example: 'ada@example.com', maxLength: 254 }) : ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
     ...(optional ? [Absent()] : []),
-    trimLower,
+    canonicalEmailTransform,
     IsString(),
     MaxLength(254),
     IsEmail({}, { message: 'email must be an email' }),

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { createHmac } from 'node:crypto';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { canonicalEmail } from '../auth/canonical-email';
+import { KeyRing } from '../crypto/key-ring';
+import { RateLimitedError } from '../errors/app-error';
+import { RateLimitStorage } from './rate-limit.storage';
+
+/** A login attempt's hold on one of its email's failure slots. */
+export interface LoginAttempt {
+  /** The password was right (or never checked): the attempt is not a failure. */
+  release(): Promise<void>;
+}
+
+const NOT_COUNTED: LoginAttempt = { release: () => Promise.resolve() };
+
+/**
+ * At most `AUTH_RATE_LIMIT` failed logins per email per `RATE_LIMIT_WINDOW` (sliding), however
+ * they are spread over IPs and instances: credential stuffing against one account. Only failures
+ * count, so nobody can lock a user out by logging in as them. Every attempt takes a slot before
+ * its password is checked and gives it back when the password was right: N concurrent guesses
+ * cannot all slip past a check that comes before the count.
+ *
+ * The email is keyed in its canonical form (so spellings of one address share the limit) and
+ * through a keyed hash (its key derived from APP_SECRET): rate-limit keys in Redis never carry an
+ * address, and a copy of them cannot be matched against a list of addresses without the secret.
+ */
+@Injectable()
+export class LoginFailureLimiter {
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly hashKey: Buffer;
+
+  constructor(
+    private readonly storage: RateLimitStorage,
+    keys: KeyRing,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.limit = config.rateLimit.authLimit;
+    this.windowMs = config.rateLimit.windowSeconds * 1000;
+    this.hashKey = keys.key('rate-limit:login-email');
+  }
+
+  /** Takes a failure slot for this email, or 429 `RATE_LIMITED` when the window's failures are used up. */
+  async begin(email: string): Promise<LoginAttempt> {
+    if (this.limit === 0) return NOT_COUNTED;
+    const key = `login-failures:${createHmac('sha256', this.hashKey).update(canonicalEmail(email)).digest('hex')}`;
+    const reservation = await this.storage.reserveSlot(key, this.windowMs, this.limit);
+    if (!reservation.granted) throw new RateLimitedError(reservation.retryAfterSeconds);
+    return { release: reservation.release };
+  }
+}
