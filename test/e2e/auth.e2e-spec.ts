@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { CacheAside } from '../../src/core/cache/cache-aside.service';
 import { ADMIN_ENV, adminSession, bearer, login, register, signUp, uniqueEmail } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
 import { craftJwt, decodeJwt } from '../support/jwt';
@@ -342,6 +343,25 @@ describe('auth', () => {
       const res = await change(session.accessToken, session.password, 'short');
       expect(res.statusCode).toBe(400);
       expect(json(res).error.details.newPassword).toBeDefined();
+    });
+
+    it('a refresh made the moment the new token version is visible cannot yield a working token', async () => {
+      const session = await signUp(t);
+      const cache = t.app.get(CacheAside);
+      const invalidate = cache.invalidate.bind(cache);
+      let raced: Awaited<ReturnType<typeof refresh>> | undefined;
+      // the user's cache entry is invalidated once the new version is in the database: refresh right then
+      const spy = jest.spyOn(cache, 'invalidate').mockImplementation(async (key: string) => {
+        await invalidate(key);
+        if (key === `user:${session.id}` && !raced) raced = await refresh(session.refreshToken);
+      });
+      try {
+        expect((await change(session.accessToken, session.password, 'new-password-789')).statusCode).toBe(204);
+      } finally {
+        spy.mockRestore();
+      }
+      // the refresh token ended in the transaction that made the new version visible
+      expect(raced?.statusCode).toBe(401);
     });
 
     it('204; every refresh and access token is revoked; only the new password logs in', async () => {

@@ -36,6 +36,11 @@ class FakeRefreshTokens {
     for (const row of this.rows.values()) if (row.userId === userId) row.status = 'revoked';
     return Promise.resolve();
   }
+  readonly revokedInTx: unknown[] = [];
+  revokeAllForUserInTx(tx: unknown, userId: string) {
+    this.revokedInTx.push(tx);
+    return this.revokeAllForUser(userId);
+  }
 }
 
 describe('AuthService', () => {
@@ -51,6 +56,7 @@ describe('AuthService', () => {
   let tokens: FakeRefreshTokens;
   let auth: AuthService;
   let config: AppConfig;
+  const passwordTx = { name: 'the password-change transaction' };
 
   beforeEach(async () => {
     const { JwtService } = await import('@nestjs/jwt');
@@ -59,6 +65,8 @@ describe('AuthService', () => {
     const users = {
       verifyCredentials: (email: string, password: string) => Promise.resolve(email === user.email && password === 'right' ? user : null),
       findCached: (id: string) => Promise.resolve(id === user.id ? user : null),
+      // the real one runs endSessions inside the transaction that sets the hash and bumps the version
+      changePassword: (_id: string, _current: string, _next: string, endSessions: (tx: unknown) => Promise<void>) => endSessions(passwordTx),
     };
     auth = new AuthService(
       users as unknown as UsersService,
@@ -88,6 +96,14 @@ describe('AuthService', () => {
     await expect(auth.refresh(first.refreshToken)).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(auth.refresh(second.refreshToken)).rejects.toBeInstanceOf(UnauthorizedError);
     expect([...tokens.rows.values()].every((row) => row.status !== 'active')).toBe(true);
+  });
+
+  it('a password change revokes every refresh token inside the password-change transaction', async () => {
+    await auth.login(user.email, 'right');
+    await auth.login(user.email, 'right');
+    await auth.changePassword(user.id, 'right', 'new-password-1');
+    expect(tokens.revokedInTx).toEqual([passwordTx]);
+    expect([...tokens.rows.values()].map((row) => row.status)).toEqual(['revoked', 'revoked']);
   });
 
   it('never lets a rotated token outlive the family', async () => {

@@ -94,9 +94,9 @@ export class AuthService {
     this.security.log({ event: 'logout.all', userId, msg: 'all sessions ended' });
   }
 
+  /** The refresh tokens end in the transaction that changes the password: no refresh slips between. */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
-    await this.users.changePassword(userId, currentPassword, newPassword);
-    await this.refreshTokens.revokeAllForUser(userId);
+    await this.users.changePassword(userId, currentPassword, newPassword, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
     this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });
   }
 

@@ -35,6 +35,10 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
     await this.orm.update({ userId }, { status: 'revoked' });
   }
 
+  async revokeAllForUserInTx(tx: Tx, userId: string): Promise<void> {
+    await tx.manager.update(RefreshToken, { userId }, { status: 'revoked' });
+  }
+
   /** Rows past their expiry are useless (the JWT is expired too) and are deleted. */
   async purgeExpired(now: Date): Promise<number> {
     const result = await this.orm.delete({ expiresAt: LessThan(now) });

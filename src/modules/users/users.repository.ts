@@ -20,6 +20,17 @@ export class UsersRepository extends TypeOrmRepository<User> {
     return Boolean(result.affected);
   }
 
+  /** The new hash and a token-version bump in one statement; false when the user does not exist. */
+  async setPasswordInTx(tx: Tx, id: string, passwordHash: string, at: Date): Promise<boolean> {
+    const result = await tx.manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ passwordHash, tokenVersion: () => 'token_version + 1', updatedAt: at })
+      .where('id = :id', { id })
+      .execute();
+    return Boolean(result.affected);
+  }
+
   /** Atomically bumps the token version (and updatedAt); false when the user does not exist. */
   async bumpTokenVersion(id: string, at: Date): Promise<boolean> {
     const result = await this.orm

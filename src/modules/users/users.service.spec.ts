@@ -54,7 +54,28 @@ class FakeUsersRepository implements Repository<User> {
     if (row) row.tokenVersion += 1;
     return Promise.resolve(Boolean(row));
   }
+  setPasswordInTx(tx: { id: number }, id: string, passwordHash: string) {
+    journal.push(`password set in tx ${tx.id}`);
+    const row = this.rows.get(id);
+    if (row) Object.assign(row, { passwordHash, tokenVersion: row.tokenVersion + 1 });
+    return Promise.resolve(Boolean(row));
+  }
 }
+
+/** What happened, in order, across the fakes (transactions, writes, cache invalidations). */
+let journal: string[] = [];
+
+/** Numbers each transaction and journals where it begins and commits. */
+const fakeUnitOfWork = {
+  transactions: 0,
+  async run<T>(work: (tx: { id: number }) => Promise<T>): Promise<T> {
+    const tx = { id: ++this.transactions };
+    journal.push(`begin tx ${tx.id}`);
+    const result = await work(tx);
+    journal.push(`commit tx ${tx.id}`);
+    return result;
+  },
+};
 
 describe('UsersService', () => {
   let repo: FakeUsersRepository;
@@ -69,10 +90,15 @@ describe('UsersService', () => {
     repo = new FakeUsersRepository();
     events = { emit: jest.fn() };
     invalidated = [];
+    journal = [];
     accounts = { byOwners: jest.fn().mockResolvedValue(new Map()), closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
     const cache = {
       get: <T>(_name: string, _key: string, load: () => Promise<T>) => load(),
-      invalidate: (key: string) => Promise.resolve(void invalidated.push(key)),
+      invalidate: (key: string) => {
+        invalidated.push(key);
+        journal.push(`invalidate ${key}`);
+        return Promise.resolve();
+      },
     };
     service = new UsersService(
       repo as unknown as UsersRepository,
@@ -80,7 +106,7 @@ describe('UsersService', () => {
       cache as unknown as CacheAside,
       events as unknown as EventEmitter2,
       accounts as unknown as AccountsService,
-      { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
+      fakeUnitOfWork as unknown as UnitOfWork,
       new KeyRing(loadConfig({})),
     );
   });
@@ -148,9 +174,20 @@ describe('UsersService', () => {
 
   it('changes the password only with the current one, and revokes access tokens', async () => {
     const user = await create();
-    await expect(service.changePassword(user.id, 'wrong', 'new-password-1')).rejects.toBeInstanceOf(UnauthorizedError);
-    await service.changePassword(user.id, 'password-123', 'new-password-1');
+    const endSessions = jest.fn().mockResolvedValue(undefined);
+    await expect(service.changePassword(user.id, 'wrong', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(endSessions).not.toHaveBeenCalled();
+    await service.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
     expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:new-password-1', tokenVersion: 1 });
+  });
+
+  it('ends the sessions, sets the hash and bumps the version in one transaction, then invalidates the cache', async () => {
+    const user = await create();
+    journal = [];
+    const endSessions = (tx: unknown) => Promise.resolve(void journal.push(`sessions ended in tx ${(tx as { id: number }).id}`));
+    await service.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
+    const tx = fakeUnitOfWork.transactions;
+    expect(journal).toEqual([`begin tx ${tx}`, `sessions ended in tx ${tx}`, `password set in tx ${tx}`, `commit tx ${tx}`, `invalidate user:${user.id}`]);
   });
 
   it('refuses to mix offset and cursor parameters', async () => {

@@ -4,7 +4,7 @@ import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
-import { UnitOfWork } from '../../core/database/unit-of-work';
+import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
@@ -200,16 +200,26 @@ export class UsersService {
     return user && ok ? toRecord(user) : null;
   }
 
-  async changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+  /**
+   * Checks the current password, then in one transaction runs `endSessions` (the caller's: its
+   * refresh tokens), stores the new hash and bumps the token version. Done one after the other, a
+   * refresh between the bump and the end of the sessions would mint an access token carrying the
+   * new version: it would outlive the change.
+   */
+  async changePassword(id: string, currentPassword: string, newPassword: string, endSessions: (tx: Tx) => Promise<void>): Promise<void> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User', id);
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
       this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
       throw new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
     }
-    const now = new Date();
-    await this.users.update(id, { passwordHash: await this.hasher.hash(newPassword), updatedAt: now });
-    await this.revokeAccessTokens(id);
+    const passwordHash = await this.hasher.hash(newPassword);
+    const changed = await this.uow.run(async (tx) => {
+      await endSessions(tx);
+      return this.users.setPasswordInTx(tx, id, passwordHash, new Date());
+    });
+    await this.cache.invalidate(cacheKey(id));
+    if (!changed) throw new NotFoundError('User', id);
   }
 
   /** Every access token issued to the user so far stops working at once. */
