@@ -86,6 +86,7 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://a.example/path' }, /^CORS_ORIGINS entries must be origins/],
     [{ ADMIN_EMAIL: 'a@b.c' }, /^ADMIN_EMAIL and ADMIN_PASSWORD must be set together/],
     [{ ADMIN_EMAIL: 'a@b.c', ADMIN_PASSWORD: 'short' }, /^ADMIN_PASSWORD must be 8 to 128/],
+    [{ ADMIN_EMAIL: 'a@b.c', ADMIN_PASSWORD: 'Password123' }, /^ADMIN_PASSWORD is one of the most common passwords/],
     [{ JWT_ACCESS_SECRET: 'same', JWT_REFRESH_SECRET: 'same' }, /must be different secrets/],
     [{ JWT_REFRESH_TTL: '100', JWT_REFRESH_ABSOLUTE_TTL: '50' }, /JWT_REFRESH_TTL must not exceed/],
     [{ HTTP_REQUEST_TIMEOUT: '0' }, /^HTTP_REQUEST_TIMEOUT must be an integer from 1 to 3600/],

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { isCommonPassword } from '../core/auth/common-passwords';
 
 export type DatabaseConfig =
   | { kind: 'mysql'; url: string; database: string; poolSize: number }
@@ -238,6 +239,7 @@ function readAdmin(env: NodeJS.ProcessEnv, problems: string[]): AppConfig['admin
   }
   if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) problems.push('ADMIN_EMAIL must be an email address');
   if (password.length < 8 || password.length > 128) problems.push('ADMIN_PASSWORD must be 8 to 128 characters');
+  else if (isCommonPassword(password)) problems.push('ADMIN_PASSWORD is one of the most common passwords; choose another');
   return { email, password };
 }
 

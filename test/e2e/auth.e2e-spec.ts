@@ -69,6 +69,17 @@ describe('auth', () => {
       expect(attempt.statusCode).toBe(401);
     });
 
+    it.each(['password', '12345678', 'PassWord', 'qwerty123'])('refuses the common password %j with 400 VALIDATION_ERROR, creating nothing', async (password) => {
+      const email = uniqueEmail('common');
+      const res = await t.request({ method: 'POST', url: `${AUTH}/register`, payload: { email, password, name: 'N' } });
+      expect(res.statusCode).toBe(400);
+      expect(json(res).error).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: { password: ['password is one of the most common passwords; choose another'] },
+      });
+      expect((await t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email, password } })).statusCode).toBe(401);
+    });
+
     it('a taken email (any case) is 409 CONFLICT with details.email', async () => {
       const user = await register(t);
       const res = await t.request({
@@ -336,6 +347,20 @@ describe('auth', () => {
       });
       expect((await me(session.accessToken)).statusCode).toBe(200);
       await login(t, session.email, session.password);
+    });
+
+    it('a common new password is 400 VALIDATION_ERROR and changes nothing', async () => {
+      const session = await signUp(t);
+      const res = await change(session.accessToken, session.password, '12345678');
+      expect(res.statusCode).toBe(400);
+      expect(json(res).error.details).toEqual({ newPassword: ['newPassword is one of the most common passwords; choose another'] });
+      expect((await me(session.accessToken)).statusCode).toBe(200);
+      await login(t, session.email, session.password);
+    });
+
+    it('login does not judge the password: a common one is a plain 401', async () => {
+      const res = await t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email: uniqueEmail('nobody'), password: 'password' } });
+      expect(res.statusCode).toBe(401);
     });
 
     it('a too-short new password is 400 VALIDATION_ERROR', async () => {

@@ -33,6 +33,17 @@ describe('users', () => {
       expect((await asAdmin('POST', USERS, { email, password: 'password-123', name: 'Again' })).statusCode).toBe(409);
     });
 
+    it('an admin cannot give a user a common password (400 VALIDATION_ERROR)', async () => {
+      const email = uniqueEmail('weak');
+      const res = await asAdmin('POST', USERS, { email, password: 'Password', name: 'Weak' });
+      expect(res.statusCode).toBe(400);
+      expect(json(res).error).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: { password: ['password is one of the most common passwords; choose another'] },
+      });
+      expect(json(await asAdmin('GET', `${USERS}?email=${encodeURIComponent(email)}`)).data).toEqual([]);
+    });
+
     it('a non-admin cannot create, list or delete users (403)', async () => {
       const user = await signUp(t);
       const headers = bearer(user.accessToken);

@@ -1,10 +1,11 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayUnique, IsArray, IsEmail, IsIn, IsString, Length, MaxLength } from 'class-validator';
+import { ArrayUnique, IsArray, IsEmail, IsIn, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
 import { Absent, CodePoints } from '../../../core/http/validation-decorators';
 import { ROLES } from '../../../core/auth/auth-user';
 import { canonicalEmail } from '../../../core/auth/canonical-email';
+import { isCommonPassword } from '../../../core/auth/common-passwords';
 
 export const canonicalEmailTransform = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? canonicalEmail(value) : value));
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
@@ -20,12 +21,29 @@ export const EmailField = (optional = false) =>
     IsEmail({}, { message: 'email must be an email' }),
   );
 
-/** Password: 8 to 128 characters, taken as given (never trimmed). */
+/** Refuses the most common passwords in any letter case (OWASP ASVS 6.2.4). */
+const NotCommonPassword = (name: string) =>
+  ValidateBy({
+    name: 'notCommonPassword',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || !isCommonPassword(value),
+      defaultMessage: () => `${name} is one of the most common passwords; choose another`,
+    },
+  });
+
+/** A password being set: 8 to 128 characters, not a common one, taken as given (never trimmed). */
 export const PasswordField = (name = 'password') =>
   applyDecorators(
-    ApiProperty({ minLength: 8, maxLength: 128, example: 'correct horse battery staple', format: 'password' }),
+    ApiProperty({
+      minLength: 8,
+      maxLength: 128,
+      example: 'correct horse battery staple',
+      format: 'password',
+      description: 'The most common passwords (a list of about 50 000) are refused, in any letter case',
+    }),
     IsString(),
     Length(8, 128, { message: `${name} must be 8 to 128 characters` }),
+    NotCommonPassword(name),
   );
 
 /** Name: trimmed, 1 to 100 characters. */
