@@ -137,6 +137,13 @@ describe('HTTP refusals before the controller', () => {
       });
     });
 
+    it('the OpenAPI document lists 414 on the routes with path parameters, and only there', async () => {
+      const doc = json(await t.request({ method: 'GET', url: '/docs/json' }));
+      expect(doc.paths['/api/v1/users/{id}'].get.responses['414'].content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorEnvelopeDto');
+      expect(doc.paths['/api/v1/accounts/{id}/deposits'].post.responses['414']).toBeDefined();
+      expect(doc.paths['/api/v1/users'].get.responses['414']).toBeUndefined();
+    });
+
     it.each([['/api/v1/users/%E0%A4%A'], ['/api/v1/users/%'], ['/api/v1/accounts/%C0%AF/transactions']])(
       'a path that does not decode (%s): 400 BAD_REQUEST envelope',
       async (url) => {

@@ -183,4 +183,24 @@ describe('HTTP server: shutting down', () => {
     await closed;
     await client.untilClosed();
   });
+
+  it('a request in flight when the server starts closing is answered with Connection: close, so the close does not wait for the keep-alive timeout', async () => {
+    const { t, port } = await listening(env, { HTTP_KEEP_ALIVE_TIMEOUT: '600' });
+    const client = await RawClient.open(port);
+    const body = JSON.stringify({ email: 'nobody@example.com', password: 'password-123' });
+    // Node answers 100 Continue as it hands the request to Fastify, which routes it (onRequest) at once;
+    // the body follows once the close has started
+    client.write(REGISTER_HEAD(body.length).replace('register', 'login').replace('\r\n\r\n', '\r\nExpect: 100-continue\r\n\r\n'));
+    await waitFor(() => client.text.startsWith('HTTP/1.1 100 Continue'), 10_000, 10);
+    let done = false;
+    const closed = t.close().then(() => (done = true));
+    await waitFor(() => !t.app.getHttpServer().listening, 10_000, 10);
+    client.write(body);
+    const [, answer] = await client.untilAnswers(2);
+    expect(answer!.statusCode).toBe(401);
+    expect(answer!.headers.connection).toBe('close');
+    await client.untilClosed(10_000);
+    await waitFor(() => done, 10_000, 20);
+    await closed;
+  });
 });

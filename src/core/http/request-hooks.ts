@@ -11,7 +11,8 @@ import { requestContext } from './request-context';
  * one duration sample. Once the server is closing (Fastify's `preClose`, the moment its own
  * `return503OnClosing` would start), a request that still arrives on a kept-alive connection
  * is answered 503 `SERVICE_UNAVAILABLE` with `Connection: close`: an envelope, where Fastify's
- * own answer is not.
+ * own answer is not. A request already in flight then is answered with `Connection: close` too:
+ * otherwise its socket stays open, idle, until HTTP_KEEP_ALIVE_TIMEOUT, and so does the close.
  */
 export function registerRequestHooks(fastify: FastifyInstance, edge: EdgeHeaders, access: AccessLog): void {
   let closing = false;
@@ -27,6 +28,10 @@ export function registerRequestHooks(fastify: FastifyInstance, edge: EdgeHeaders
       return;
     }
     requestContext.run({ requestId: request.id, log: request.log as Logger }, done);
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('Connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     access.record({
