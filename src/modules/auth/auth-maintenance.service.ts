@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { UsersService } from '../users';
+import { AdminBootstrapService } from '../users';
 import { AuthService } from './auth.service';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -13,7 +13,7 @@ export class AuthMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly users: UsersService,
+    private readonly admin: AdminBootstrapService,
     private readonly auth: AuthService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
@@ -21,7 +21,7 @@ export class AuthMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.admin) {
       // a refusal is logged as a security event by ensureAdmin; the service starts anyway
-      const outcome = await this.users.ensureAdmin(this.config.admin.email, this.config.admin.password);
+      const outcome = await this.admin.ensureAdmin(this.config.admin.email, this.config.admin.password);
       if (outcome !== 'refused') this.logger.log(`admin ${this.config.admin.email}: ${outcome}`);
     }
     this.timer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);

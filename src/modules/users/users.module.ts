@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts';
+import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { UsersController } from './users.controller';
@@ -10,7 +11,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [TypeOrmModule.forFeature([User]), AccountsModule],
   controllers: [UsersController],
-  providers: [UsersService, UsersRepository, PasswordHasher],
-  exports: [UsersService],
+  providers: [UsersService, UsersRepository, PasswordHasher, AdminBootstrapService],
+  exports: [UsersService, AdminBootstrapService],
 })
 export class UsersModule {}

@@ -8,6 +8,7 @@ import { FindManyOptions, Repository } from '../../core/database/repository.port
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
 import type { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
+import { AdminBootstrapService } from './admin-bootstrap.service';
 import { EmailTakenError } from './users.errors';
 import type { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
@@ -194,20 +195,23 @@ describe('UsersService', () => {
     await expect(service.list({ page: 1, limit: 5 })).rejects.toBeInstanceOf(BadRequestError);
   });
 
+  const bootstrap = () => new AdminBootstrapService(service, repo as unknown as UsersRepository, hasher as unknown as PasswordHasher);
+
   it('ensureAdmin is idempotent', async () => {
-    await expect(service.ensureAdmin('root@example.com', 'password-123')).resolves.toBe('created');
-    await expect(service.ensureAdmin(' ROOT@example.com ', 'password-123')).resolves.toBe('present');
+    await expect(bootstrap().ensureAdmin('root@example.com', 'password-123')).resolves.toBe('created');
+    await expect(bootstrap().ensureAdmin(' ROOT@example.com ', 'password-123')).resolves.toBe('present');
     expect([...repo.rows.values()].filter((u) => u.email === 'root@example.com')).toHaveLength(1);
   });
 
   it('ensureAdmin promotes an existing account only when ADMIN_PASSWORD is its password', async () => {
     const squatter = await create('squatted@example.com');
-    await expect(service.ensureAdmin('squatted@example.com', 'operator-password')).resolves.toBe('refused');
+    await expect(bootstrap().ensureAdmin('squatted@example.com', 'operator-password')).resolves.toBe('refused');
     expect(repo.rows.get(squatter.id)).toMatchObject({ roles: ['user'], tokenVersion: 0 });
 
     const owner = await create('owner@example.com');
-    await expect(service.ensureAdmin('owner@example.com', 'password-123')).resolves.toBe('promoted');
+    await expect(bootstrap().ensureAdmin('owner@example.com', 'password-123')).resolves.toBe('promoted');
     expect(repo.rows.get(owner.id)).toMatchObject({ roles: ['admin', 'user'], tokenVersion: 1 });
+    expect(invalidated).toContain(`user:${owner.id}`);
   });
 
   it('refuses to delete a user who still owns money, and deletes nothing', async () => {

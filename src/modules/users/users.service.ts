@@ -26,9 +26,6 @@ export interface NewUser {
   roles?: Role[];
 }
 
-/** What the admin bootstrap found: see `ensureAdmin`. */
-export type AdminBootstrap = 'created' | 'present' | 'promoted' | 'refused';
-
 export interface UserPatch {
   name?: string;
   email?: string;
@@ -226,40 +223,6 @@ export class UsersService {
   async revokeAccessTokens(id: string): Promise<void> {
     await this.users.bumpTokenVersion(id, new Date());
     await this.cache.invalidate(cacheKey(id));
-  }
-
-  /**
-   * Makes sure this admin exists (ADMIN_EMAIL / ADMIN_PASSWORD); safe when instances race.
-   * Registration is open and unverified, so an account that already holds the address is made
-   * admin only if ADMIN_PASSWORD is its password: otherwise whoever registered the address first
-   * would be. Such an account is left alone and the refusal logged, rather than the start
-   * refused, which would let anyone who registers the address keep the service down.
-   */
-  async ensureAdmin(adminEmail: string, password: string): Promise<AdminBootstrap> {
-    const email = canonicalEmail(adminEmail);
-    if (!(await this.users.findByEmail(email))) {
-      try {
-        await this.create({ email, password, name: 'Administrator', roles: ['user', 'admin'] });
-        return 'created';
-      } catch (error) {
-        if (!(error instanceof EmailTakenError)) throw error;
-      }
-    }
-    const user = await this.users.findByEmail(email);
-    if (!user) throw new Error('the account holding ADMIN_EMAIL vanished during the admin bootstrap');
-    if (user.roles.includes('admin')) return 'present';
-    if (!(await this.hasher.verify(user.passwordHash, password))) {
-      this.security.error({
-        event: 'admin.bootstrap_refused',
-        userId: user.id,
-        msg: 'ADMIN_EMAIL belongs to an account whose password is not ADMIN_PASSWORD: not made admin. Remove that account or set another ADMIN_EMAIL',
-      });
-      return 'refused';
-    }
-    await this.users.update(user.id, { roles: normaliseRoles([...user.roles, 'admin']), updatedAt: new Date() });
-    await this.revokeAccessTokens(user.id);
-    this.security.log({ event: 'admin.promoted', userId: user.id, msg: 'the account holding ADMIN_EMAIL was made admin' });
-    return 'promoted';
   }
 }
 
