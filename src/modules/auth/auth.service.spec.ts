@@ -57,13 +57,25 @@ describe('AuthService', () => {
   let auth: AuthService;
   let config: AppConfig;
   const passwordTx = { name: 'the password-change transaction' };
+  /** Failure slots taken and not given back: what the limiter counts. */
+  let heldSlots: string[];
+  let databaseDown: boolean;
 
   beforeEach(async () => {
     const { JwtService } = await import('@nestjs/jwt');
     config = loadConfig({});
     tokens = new FakeRefreshTokens();
+    heldSlots = [];
+    databaseDown = false;
+    const limiter = {
+      begin: (email: string) => {
+        heldSlots.push(email);
+        return Promise.resolve({ release: () => Promise.resolve(void heldSlots.splice(heldSlots.indexOf(email), 1)) });
+      },
+    };
     const users = {
-      verifyCredentials: (email: string, password: string) => Promise.resolve(email === user.email && password === 'right' ? user : null),
+      verifyCredentials: (email: string, password: string) =>
+        databaseDown ? Promise.reject(new Error('database down')) : Promise.resolve(email === user.email && password === 'right' ? user : null),
       findCached: (id: string) => Promise.resolve(id === user.id ? user : null),
       // the real one runs endSessions inside the transaction that sets the hash and bumps the version
       changePassword: (_id: string, _current: string, _next: string, endSessions: (tx: unknown) => Promise<void>) => endSessions(passwordTx),
@@ -73,7 +85,7 @@ describe('AuthService', () => {
       new TokenService(new JwtService({}), config),
       tokens as unknown as RefreshTokensRepository,
       { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
-      { begin: () => Promise.resolve({ release: () => Promise.resolve() }) } as unknown as LoginFailureLimiter,
+      limiter as unknown as LoginFailureLimiter,
       config,
     );
   });
@@ -81,6 +93,16 @@ describe('AuthService', () => {
   it('refuses bad credentials with one message for both causes', async () => {
     await expect(auth.login(user.email, 'wrong')).rejects.toThrow('The email or password is incorrect');
     await expect(auth.login('nobody@example.com', 'right')).rejects.toThrow('The email or password is incorrect');
+  });
+
+  it('a failed login keeps its failure slot; a successful one, or one that checked nothing, gives it back', async () => {
+    await auth.login(user.email, 'right');
+    expect(heldSlots).toEqual([]);
+    await expect(auth.login(user.email, 'wrong')).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(heldSlots).toEqual([user.email]);
+    databaseDown = true;
+    await expect(auth.login(user.email, 'right')).rejects.toThrow('database down');
+    expect(heldSlots).toEqual([user.email]);
   });
 
   it('stores only a hash of each refresh token', async () => {
