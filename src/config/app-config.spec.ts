@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       cache: { ttlSeconds: 3600, negativeTtlSeconds: 60 },
       bodyLimit: 102_400,
+      dbTimeouts: { lockSeconds: 5, statementSeconds: 10 },
       httpTimeouts: { requestSeconds: 30, keepAliveSeconds: 72, connectionSeconds: 120 },
       admin: null,
       corsOrigins: null,
@@ -94,6 +95,9 @@ describe('loadConfig', () => {
     [{ HTTP_KEEP_ALIVE_TIMEOUT: '0' }, /^HTTP_KEEP_ALIVE_TIMEOUT must be an integer from 1 to 3600/],
     [{ HTTP_CONNECTION_TIMEOUT: '-1' }, /^HTTP_CONNECTION_TIMEOUT must be an integer from 0/],
     [{ JWT_ACCESS_SECRET: 'one', APP_SECRET: 'one' }, /^APP_SECRET must differ from the JWT secrets/],
+    [{ DB_LOCK_TIMEOUT: '0' }, /^DB_LOCK_TIMEOUT must be an integer from 1 to 300/],
+    [{ DB_STATEMENT_TIMEOUT: '301' }, /^DB_STATEMENT_TIMEOUT must be an integer from 1 to 300/],
+    [{ DB_LOCK_TIMEOUT: '20', DB_STATEMENT_TIMEOUT: '10' }, /^DB_LOCK_TIMEOUT must not exceed DB_STATEMENT_TIMEOUT/],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(problemsOf(env)).toEqual([expect.stringMatching(message)]);
   });

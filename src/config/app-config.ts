@@ -16,6 +16,12 @@ export interface AppConfig {
   port: number;
   host: string;
   database: DatabaseConfig;
+  /**
+   * Seconds. `lock`: the longest a statement waits for a row, table or (SQLite) file lock;
+   * `statement`: the longest a statement runs. Together they bound a unit of work, and the
+   * idempotency-claim lease is derived from that bound (core/database/unit-of-work.ts).
+   */
+  dbTimeouts: { lockSeconds: number; statementSeconds: number };
   migrationsRun: boolean;
   redisUrl: string | null;
   /** Prefix of every Redis key this instance writes; lets several deployments share one Redis. */
@@ -65,6 +71,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.string('HOST', '0.0.0.0'),
     database: parseDatabaseUrl(read.string('DATABASE_URL', 'sqlite:data/app.sqlite'), read, problems),
+    dbTimeouts: {
+      lockSeconds: read.integer('DB_LOCK_TIMEOUT', 5, 1, 300),
+      statementSeconds: read.integer('DB_STATEMENT_TIMEOUT', 10, 1, 300),
+    },
     migrationsRun: read.boolean('MIGRATIONS_RUN', true),
     redisUrl: parseRedisUrl(env.REDIS_URL, problems),
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'app:'),
@@ -102,6 +112,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   }
   if (config.appSecret === config.jwt.accessSecret || config.appSecret === config.jwt.refreshSecret) {
     problems.push('APP_SECRET must differ from the JWT secrets (each secret has one purpose)');
+  }
+  if (config.dbTimeouts.lockSeconds > config.dbTimeouts.statementSeconds) {
+    // a lock wait is part of a statement: past the statement bound it could never time out as a (retried) lock wait
+    problems.push('DB_LOCK_TIMEOUT must not exceed DB_STATEMENT_TIMEOUT');
   }
   if (config.jwt.refreshTtl > config.jwt.refreshAbsoluteTtl) {
     problems.push('JWT_REFRESH_TTL must not exceed JWT_REFRESH_ABSOLUTE_TTL');

@@ -1,7 +1,9 @@
+import mysql2 from 'mysql2';
 import type { Logger } from 'pino';
 import type { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { migrations } from '../../migrations/migrations';
+import { mysqlWithSessionSettings } from './mysql-session';
 import { TypeOrmPinoLogger } from './typeorm-logger';
 
 export type EntityList = NonNullable<DataSourceOptions['entities']>;
@@ -28,8 +30,8 @@ export function createDataSourceOptions(config: AppConfig, entities: EntityList,
       type: 'better-sqlite3',
       database: config.database.file,
       enableWAL: true,
-      // a second writer waits up to 5 s for the lock instead of failing at once
-      timeout: 5000,
+      // a second writer (another process on the file) waits up to DB_LOCK_TIMEOUT for the lock, then SQLITE_BUSY
+      timeout: config.dbTimeouts.lockSeconds * 1000,
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma('foreign_keys = ON');
         db.pragma('synchronous = NORMAL');
@@ -40,6 +42,8 @@ export function createDataSourceOptions(config: AppConfig, entities: EntityList,
   return {
     ...common,
     type: 'mysql',
+    // mysql2 with the session settings (UTC, lock and statement timeouts) on every connection, the first included
+    driver: mysqlWithSessionSettings(mysql2, config.dbTimeouts, log),
     url: config.database.url,
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',

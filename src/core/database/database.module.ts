@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { createDataSourceOptions } from './data-source-options';
 import { runMigrationsLocked } from './migration-lock';
+import { verifySessionSettings } from './mysql-session';
 
 /**
  * One TypeORM DataSource for the configured database. Feature modules register their
@@ -26,7 +27,7 @@ export class DatabaseModule {
           }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
-            await prepareSessions(dataSource);
+            if (dataSource.options.type === 'mysql') await verifySessionSettings((sql) => dataSource.query(sql), config.dbTimeouts);
             if (config.migrationsRun) {
               const applied = await runMigrationsLocked(dataSource);
               if (applied.length > 0) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
@@ -37,17 +38,4 @@ export class DatabaseModule {
       ],
     };
   }
-}
-
-/** MySQL sessions run in UTC whatever the server's default, so CURRENT_TIMESTAMP defaults are UTC too. */
-async function prepareSessions(dataSource: DataSource): Promise<void> {
-  if (dataSource.options.type !== 'mysql') return;
-  const pool = (dataSource.driver as unknown as { pool: MysqlPool }).pool;
-  pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'"));
-  // the pool's first connection was opened before the listener existed
-  await dataSource.query("SET time_zone = '+00:00'");
-}
-
-interface MysqlPool {
-  on(event: 'connection', listener: (connection: { query(sql: string): unknown }) => void): void;
 }

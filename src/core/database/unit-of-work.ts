@@ -1,16 +1,25 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
 import { ServiceUnavailableError } from '../errors/app-error';
+import { describeDriverError, isDriverError } from '../errors/driver-errors';
 import { SqliteGate } from './sqlite-gate';
 
 /** An open database transaction: repositories take it to run their statements inside it. */
 export interface Tx {
   readonly manager: EntityManager;
-  /** Runs after the transaction commits (never if it rolls back): domain events go here. */
-  afterCommit(fn: () => void): void;
+  /**
+   * Runs after the transaction commits (never if it rolls back): domain events go here. A hook
+   * that throws or rejects is logged; the committed work still answers as committed.
+   */
+  afterCommit(fn: () => unknown): void;
 }
 
 const MAX_ATTEMPTS = 6;
+/** Back-off before attempt n+1 is up to n × this (jittered). */
+const BACKOFF_STEP_MS = 20;
+const MAX_TOTAL_BACKOFF_MS = (BACKOFF_STEP_MS * MAX_ATTEMPTS * (MAX_ATTEMPTS - 1)) / 2;
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
 
 function isRetryable(error: unknown): boolean {
@@ -23,40 +32,85 @@ function isRetryable(error: unknown): boolean {
  * number of times with jittered back-off, then surface as 503, never 500. On SQLite (one
  * connection, one writer) a transaction has the connection to itself (`SqliteGate`).
  * Every multi-statement write goes through here, never through `manager.transaction` directly.
+ *
+ * A run never commits later than `maxRunMs` after it was asked for: each attempt's waits are
+ * bounded by the connection's lock and statement timeouts (`DB_LOCK_TIMEOUT`,
+ * `DB_STATEMENT_TIMEOUT`), and an attempt that finds the run past that bound (when it gets its
+ * connection, or when its work is done) rolls back instead of committing: 503. Leases that must
+ * outlive a transaction (the idempotency claims) are derived from `maxRunMs`.
  */
 @Injectable()
 export class UnitOfWork {
   private readonly logger = new Logger(UnitOfWork.name);
   private readonly sqlite: SqliteGate | null;
+  /** The longest a run may take from `run()` to its commit. */
+  readonly maxRunMs: number;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    @InjectConfig() config: Pick<AppConfig, 'dbTimeouts'>,
+  ) {
     this.sqlite = dataSource.options.type === 'mysql' ? null : new SqliteGate(dataSource);
+    this.maxRunMs = MAX_ATTEMPTS * config.dbTimeouts.statementSeconds * 1000 + MAX_TOTAL_BACKOFF_MS;
   }
 
   get supportsRowLocks(): boolean {
     return this.sqlite === null;
   }
 
-  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.sqlite ? this.sqlite.exclusive(() => this.withRetries(work)) : this.withRetries(work);
+  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.maxRunMs;
+    const hooks: Array<() => unknown> = [];
+    const result = await (this.sqlite
+      ? this.sqlite.exclusive(() => this.withRetries(work, hooks, deadline))
+      : this.withRetries(work, hooks, deadline));
+    // after the loop: nothing a listener does can re-run or fail work that has committed
+    for (const hook of hooks) this.runHook(hook);
+    return result;
   }
 
-  private async withRetries<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  private async withRetries<T>(work: (tx: Tx) => Promise<T>, hooks: Array<() => unknown>, deadline: number): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const hooks: Array<() => void> = [];
+      hooks.length = 0; // hooks of a rolled-back attempt never run
       try {
-        const result = await this.dataSource.transaction((manager) => work({ manager, afterCommit: (fn) => hooks.push(fn) }));
-        for (const hook of hooks) hook();
-        return result;
+        return await this.dataSource.transaction(async (manager) => {
+          // past the deadline before it starts (a long wait for the connection or the SQLite gate): not started at all
+          if (Date.now() > deadline) throw new RunTooLongError();
+          const result = await work({ manager, afterCommit: (fn) => hooks.push(fn) });
+          if (Date.now() > deadline) throw new RunTooLongError();
+          return result;
+        });
       } catch (error) {
+        if (error instanceof RunTooLongError) {
+          this.logger.warn(`transaction rolled back: still running ${this.maxRunMs} ms after it was asked for`);
+          throw new ServiceUnavailableError('The database is busy, retry later');
+        }
         if (!isRetryable(error)) throw error;
         if (attempt >= MAX_ATTEMPTS) {
           this.logger.warn(`transaction still contended after ${attempt} attempts`);
           throw new ServiceUnavailableError('The database is busy, retry later');
         }
-        const delay = Math.random() * 20 * attempt;
+        const delay = Math.random() * BACKOFF_STEP_MS * attempt;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
+
+  private runHook(hook: () => unknown): void {
+    try {
+      const returned = hook();
+      if (returned instanceof Promise) returned.catch((error: unknown) => this.hookFailed(error));
+    } catch (error) {
+      this.hookFailed(error);
+    }
+  }
+
+  private hookFailed(error: unknown): void {
+    // driver errors carry SQL and values: only their codes are logged
+    const err = isDriverError(error) ? describeDriverError(error) : error;
+    this.logger.error({ msg: 'after-commit hook failed; the transaction had committed', err });
+  }
 }
+
+/** The run is past `maxRunMs`: its attempt must roll back rather than commit. */
+class RunTooLongError extends Error {}

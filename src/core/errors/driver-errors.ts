@@ -23,6 +23,8 @@ const UNAVAILABLE_CODES = new Set([
   // contention that survived the caller's retries
   'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
+  // a statement past DB_STATEMENT_TIMEOUT (MySQL 8's max_execution_time; MariaDB's 1969 has no name in mysql2)
+  'ER_QUERY_TIMEOUT',
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
   'SQLITE_IOERR',
@@ -30,7 +32,7 @@ const UNAVAILABLE_CODES = new Set([
   'SQLITE_CANTOPEN',
 ]);
 
-const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013]);
+const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1969, 2002, 2003, 2006, 2013, 3024]);
 
 interface DriverErrorShape {
   code?: unknown;
