@@ -2,6 +2,7 @@ import type { MigrationInterface } from 'typeorm';
 import { CreateUsers1764000000000 } from './1764000000000-create-users';
 import { CreateRefreshTokens1764000000001 } from './1764000000001-create-refresh-tokens';
 import { CreateAccounts1764000000002 } from './1764000000002-create-accounts';
+import { FenceIdempotencyClaims1765000000000 } from './1765000000000-fence-idempotency-claims';
 import { EmailBinaryCollation1765000000001 } from './1765000000001-email-binary-collation';
 
 type MigrationClass = new () => MigrationInterface;
@@ -14,5 +15,6 @@ export const migrations: MigrationClass[] = [
   CreateUsers1764000000000,
   CreateRefreshTokens1764000000001,
   CreateAccounts1764000000002,
+  FenceIdempotencyClaims1765000000000,
   EmailBinaryCollation1765000000001,
 ];

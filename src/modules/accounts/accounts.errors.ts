@@ -1,4 +1,4 @@
-import { AppError, ErrorDetails } from '../../core/errors/app-error';
+import { AppError, ConflictError, ErrorDetails } from '../../core/errors/app-error';
 
 abstract class UnprocessableError extends AppError {
   readonly status = 422;
@@ -29,6 +29,17 @@ export class IdempotencyKeyMismatchError extends UnprocessableError {
   readonly code = 'IDEMPOTENCY_KEY_MISMATCH';
   constructor() {
     super('This Idempotency-Key was used with a different request');
+  }
+}
+
+/**
+ * This request's claim on its Idempotency-Key was taken over by a retry (the claim outlived its
+ * lease): whatever this request did was rolled back or not stored. The retry's outcome is the
+ * key's answer, which a further retry with the same key gets.
+ */
+export class IdempotencyClaimLostError extends ConflictError {
+  constructor() {
+    super('A retry with this Idempotency-Key took this request over; retry with the same key to get its answer');
   }
 }
 

@@ -28,6 +28,13 @@ export class IdempotencyKey {
   @Column({ name: 'response_body', type: 'text', nullable: true })
   responseBody: string | null;
 
+  /**
+   * Random per claim, replaced on takeover: only the holder of the current token may complete or
+   * release the claim. Null on rows claimed before tokens existed.
+   */
+  @Column({ name: 'claim_token', type: 'varchar', length: 36, nullable: true })
+  claimToken: string | null;
+
   /** When the current claim was taken: a pending claim older than the lease was abandoned. */
   @Column({ name: 'claimed_at', type: 'datetime', precision: 3 })
   claimedAt: Date;

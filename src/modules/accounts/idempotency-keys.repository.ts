@@ -5,6 +5,12 @@ import { TypeOrmRepository } from '../../core/database/typeorm.repository';
 import { Tx } from '../../core/database/unit-of-work';
 import { IdempotencyKey } from './idempotency-key.entity';
 
+/** A claim on a key as its holder knows it: the row and the token that proves it still holds it. */
+export interface Claim {
+  id: string;
+  token: string;
+}
+
 @Injectable()
 export class IdempotencyKeysRepository extends TypeOrmRepository<IdempotencyKey> {
   constructor(@InjectRepository(IdempotencyKey) orm: OrmRepository<IdempotencyKey>) {
@@ -15,20 +21,41 @@ export class IdempotencyKeysRepository extends TypeOrmRepository<IdempotencyKey>
     return this.orm.findOne({ where: { callerId, keyHash } });
   }
 
-  /** Takes over a pending claim whose holder died (older than `staleBefore`); true when taken. */
-  async takeOver(id: string, staleBefore: Date, now: Date): Promise<boolean> {
+  /** Takes over a pending claim whose holder died (older than `staleBefore`) under a new token; true when taken. */
+  async takeOver(id: string, staleBefore: Date, now: Date, token: string): Promise<boolean> {
     const result = await this.orm
       .createQueryBuilder()
       .update(IdempotencyKey)
-      .set({ claimedAt: now })
+      .set({ claimedAt: now, claimToken: token })
       .where('id = :id AND status = :pending AND claimed_at < :staleBefore', { id, pending: 'pending', staleBefore })
       .execute();
     return Boolean(result.affected);
   }
 
-  async complete(id: string, status: number, body: unknown, tx?: Tx): Promise<void> {
+  /**
+   * Stores the answer under the claim, in `tx` when given, only while `claim` still holds it
+   * (same token, still pending). False when it was taken over: nothing was written.
+   */
+  async complete(claim: Claim, status: number, body: unknown, tx?: Tx): Promise<boolean> {
     const manager = tx?.manager ?? this.orm.manager;
-    await manager.update(IdempotencyKey, { id }, { status: 'done', responseStatus: status, responseBody: JSON.stringify(body) });
+    const result = await manager
+      .createQueryBuilder()
+      .update(IdempotencyKey)
+      .set({ status: 'done', responseStatus: status, responseBody: JSON.stringify(body) })
+      .where('id = :id AND claim_token = :token AND status = :pending', { id: claim.id, token: claim.token, pending: 'pending' })
+      .execute();
+    return Boolean(result.affected);
+  }
+
+  /** Gives the key back (the request may be retried under it), only while `claim` still holds it. */
+  async release(claim: Claim): Promise<boolean> {
+    const result = await this.orm
+      .createQueryBuilder()
+      .delete()
+      .from(IdempotencyKey)
+      .where('id = :id AND claim_token = :token AND status = :pending', { id: claim.id, token: claim.token, pending: 'pending' })
+      .execute();
+    return Boolean(result.affected);
   }
 
   async purgeExpired(now: Date): Promise<number> {

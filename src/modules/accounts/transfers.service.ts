@@ -1,17 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AuthUser, isAdmin } from '../../core/auth/auth-user';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
-import { BalanceLimitError, CurrencyMismatchError, IdempotencyKeyMismatchError, InsufficientFundsError, ReplayedError } from './accounts.errors';
+import {
+  BalanceLimitError,
+  CurrencyMismatchError,
+  IdempotencyClaimLostError,
+  IdempotencyKeyMismatchError,
+  InsufficientFundsError,
+  ReplayedError,
+} from './accounts.errors';
 import { TransferCompletedEvent } from './accounts.events';
 import { AccountsRepository } from './accounts.repository';
 import { toTransactionResponse, TransactionResponse } from './dto/transaction.response';
 import { IdempotencyKey } from './idempotency-key.entity';
-import { IdempotencyKeysRepository } from './idempotency-keys.repository';
+import { Claim, IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { LedgerEntry } from './ledger-entry.entity';
 import { LedgerRepository } from './ledger.repository';
 import { MAX_BALANCE } from './money';
@@ -27,8 +34,8 @@ export type TransferOutcome =
   | { replayed: true; status: number; transaction: TransactionResponse };
 
 const KEY_TTL_MS = 24 * 60 * 60 * 1000;
-/** A pending claim older than this was abandoned by a crashed process (its transaction rolled back). */
-const CLAIM_LEASE_MS = 60 * 1000;
+/** Beyond the longest unit of work: the gap between claim and transaction, a slow commit, clock skew between instances. */
+const CLAIM_LEASE_MARGIN_MS = 10 * 1000;
 /** Answers stored under a key: everything given once the body validated, except 409 and 5xx. */
 const STORED_STATUSES = new Set([403, 404, 422]);
 
@@ -39,13 +46,22 @@ const STORED_STATUSES = new Set([403, 404, 422]);
  */
 @Injectable()
 export class TransfersService {
+  /**
+   * A pending claim older than this was abandoned (its holder crashed; its transaction rolled
+   * back) and may be taken over. Longer than any unit of work can run before committing, so a
+   * live holder is not taken over; if one ever is, the claim token fences it off anyway.
+   */
+  readonly claimLeaseMs: number;
+
   constructor(
     private readonly accounts: AccountsRepository,
     private readonly ledger: LedgerRepository,
     private readonly keys: IdempotencyKeysRepository,
     private readonly uow: UnitOfWork,
     private readonly events: EventEmitter2,
-  ) {}
+  ) {
+    this.claimLeaseMs = uow.maxRunMs + CLAIM_LEASE_MARGIN_MS;
+  }
 
   async transfer(actor: AuthUser, input: TransferInput, idempotencyKey?: string): Promise<TransferOutcome> {
     if (input.fromAccountId.toLowerCase() === input.toAccountId.toLowerCase()) {
@@ -54,22 +70,26 @@ export class TransfersService {
     if (idempotencyKey === undefined) return { replayed: false, transaction: await this.execute(actor, input) };
 
     const requestHash = sha256(JSON.stringify([input.fromAccountId.toLowerCase(), input.toAccountId.toLowerCase(), input.amount]));
-    const claim = await this.claim(actor.id, sha256(idempotencyKey), requestHash);
-    if ('replay' in claim) return claim.replay;
+    const claimed = await this.claim(actor.id, sha256(idempotencyKey), requestHash);
+    if ('replay' in claimed) return claimed.replay;
+    const { claim } = claimed;
     try {
-      const transaction = await this.execute(actor, input, claim.id);
+      const transaction = await this.execute(actor, input, claim);
       return { replayed: false, transaction };
     } catch (error) {
+      if (error instanceof IdempotencyClaimLostError) throw error;
       if (error instanceof AppError && STORED_STATUSES.has(error.status)) {
-        await this.keys.complete(claim.id, error.status, { error: { code: error.code, message: error.message, details: error.details } });
+        const body = { error: { code: error.code, message: error.message, details: error.details } };
+        // taken over meanwhile: the successor's answer is the key's, not ours
+        if (!(await this.keys.complete(claim, error.status, body))) throw new IdempotencyClaimLostError();
       } else {
-        await this.keys.delete(claim.id); // 5xx and the like: the client may retry under the same key
+        await this.keys.release(claim); // 5xx and the like: the client may retry under the same key
       }
       throw error;
     }
   }
 
-  private execute(actor: AuthUser, input: TransferInput, claimId?: string): Promise<TransactionResponse> {
+  private execute(actor: AuthUser, input: TransferInput, claim?: Claim): Promise<TransactionResponse> {
     return this.uow.run(async (tx) => {
       const locked = await this.accounts.lockMany(tx, [input.fromAccountId, input.toAccountId], this.uow.supportsRowLocks);
       const from = locked.get(input.fromAccountId);
@@ -95,17 +115,19 @@ export class TransfersService {
       };
       await this.ledger.append(tx, entry);
       const response = toTransactionResponse(entry);
-      // the stored answer commits with the transfer: a replay can never disagree with the ledger
-      if (claimId) await this.keys.complete(claimId, 201, { data: response }, tx);
-      tx.afterCommit(() => this.events.emit(TransferCompletedEvent.type, new TransferCompletedEvent(response, actor.id)));
+      // the stored answer commits with the transfer, and only while this request still holds the
+      // claim: if a retry took it over, everything above rolls back (no money moves twice)
+      if (claim && !(await this.keys.complete(claim, 201, { data: response }, tx))) throw new IdempotencyClaimLostError();
+      tx.afterCommit(() => this.events.emitAsync(TransferCompletedEvent.type, new TransferCompletedEvent(response, actor.id)));
       return response;
     });
   }
 
   /** Claims the key for this request, or answers from what is stored under it. */
-  private async claim(callerId: string, keyHash: string, requestHash: string): Promise<{ id: string } | { replay: TransferOutcome }> {
+  private async claim(callerId: string, keyHash: string, requestHash: string): Promise<{ claim: Claim } | { replay: TransferOutcome }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = new Date();
+      const token = randomUUID();
       const row: IdempotencyKey = {
         id: uuidv7(),
         callerId,
@@ -114,12 +136,13 @@ export class TransfersService {
         status: 'pending',
         responseStatus: null,
         responseBody: null,
+        claimToken: token,
         claimedAt: now,
         expiresAt: new Date(now.getTime() + KEY_TTL_MS),
       };
       try {
         await this.keys.create(row);
-        return { id: row.id };
+        return { claim: { id: row.id, token } };
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
       }
@@ -131,8 +154,13 @@ export class TransfersService {
       }
       if (existing.requestHash !== requestHash) throw new IdempotencyKeyMismatchError();
       if (existing.status === 'pending') {
-        if (await this.keys.takeOver(existing.id, new Date(now.getTime() - CLAIM_LEASE_MS), now)) return { id: existing.id };
-        throw new ConflictError('A request with this Idempotency-Key is still being processed; retry later');
+        if (existing.claimedAt.getTime() >= now.getTime() - this.claimLeaseMs) {
+          throw new ConflictError('A request with this Idempotency-Key is still being processed; retry later');
+        }
+        if (await this.keys.takeOver(existing.id, new Date(now.getTime() - this.claimLeaseMs), now, token)) {
+          return { claim: { id: existing.id, token } };
+        }
+        continue; // completed or taken over meanwhile: read it again
       }
       return { replay: this.replay(existing) };
     }
