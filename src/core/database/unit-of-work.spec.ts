@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ServiceUnavailableError } from '../errors/app-error';
+import { waitFor } from '../../../test/support/wait-for';
 import { UnitOfWork } from './unit-of-work';
 
 /** UnitOfWork against a real (file) SQLite database: commits, rollbacks and hooks are the database's own. */
@@ -83,7 +84,7 @@ describe('UnitOfWork', () => {
     process.on('unhandledRejection', unhandled);
     try {
       await insert(uow, 'y', () => dataSource.query('SELECT secret_column FROM no_such_table'));
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the rejection settle (it is not awaited by design)
+      await waitFor(() => logged.mock.calls.length > 0, 5_000); // the hook is not awaited, by design
     } finally {
       process.off('unhandledRejection', unhandled);
     }
