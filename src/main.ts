@@ -1,3 +1,5 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
@@ -20,7 +22,7 @@ async function bootstrap(): Promise<void> {
       logger.error('shutdown deadline passed; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    app.close().then(
+    stop(app).then(
       () => {
         logger.info('shutdown complete');
         logger.flush();
@@ -37,6 +39,29 @@ async function bootstrap(): Promise<void> {
 
   await app.listen({ port: config.port, host: config.host });
   logger.info({ url: await app.getUrl(), docs: `${await app.getUrl()}/docs` }, 'listening');
+}
+
+/**
+ * HTTP first, then the rest. Closing Fastify stops accepting connections and lets the requests
+ * in flight finish while the database, Redis and the cache are still open (Nest's own close runs
+ * the modules' destroy hooks, which close the cache store and with it Redis, before it closes
+ * the HTTP server: a write finishing after that could not invalidate its cache entry).
+ *
+ * The close waits for every socket. One whose request was in flight is answered with
+ * `Connection: close` (core/http/request-hooks.ts); one whose answer was already being written
+ * when the close began is closed here as soon as that answer is out, rather than at
+ * HTTP_KEEP_ALIVE_TIMEOUT.
+ */
+async function stop(app: NestFastifyApplication): Promise<void> {
+  const server = app.getHttpServer();
+  const closeIdle = () => setImmediate(() => server.closeIdleConnections());
+  subscribe('http.server.response.finish', closeIdle);
+  try {
+    await app.getHttpAdapter().getInstance().close();
+  } finally {
+    unsubscribe('http.server.response.finish', closeIdle);
+  }
+  await app.close();
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,46 +1,17 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { AddressInfo, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
+import { freePort, MAIN, runServer as run } from '../support/server-process';
 import { waitFor } from '../support/wait-for';
 
 /*
  * The built server as an operator runs it (`node dist/src/main.js`; `npm run test:e2e` builds
- * first): zero set-up start, configuration refusal, graceful shutdown on SIGTERM.
+ * first): zero set-up start, configuration refusal, graceful shutdown on SIGTERM (with kept-alive
+ * clients: shutdown.e2e-spec.ts).
  */
-const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(env: Record<string, string>, cwd: string): Running {
-  // only what a fresh shell would have: no DATABASE_URL, REDIS_URL or secrets from the test run
-  const child = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => output, exit };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function get(port: number, path: string): Promise<{ status: number; body: string } | null> {
   try {
