@@ -11,5 +11,5 @@ import { createDataSourceOptions } from './src/core/database/data-source-options
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 export default new DataSource(
-  createDataSourceOptions(loadConfig(process.env), [join(__dirname, 'src', 'modules', '**', '*.entity.{js,ts}')]),
+  createDataSourceOptions(loadConfig(process.env), [join(__dirname, 'src', 'modules', '**', '*.entity.{js,ts}')], undefined, 'cli'),
 );

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Connection, createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../src/core/database/unit-of-work';
+import { TransfersService } from '../../src/modules/accounts/transfers.service';
 import { ADMIN_ENV, adminSession, Session, signUp } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
 import { balanceOf, deposit, openAccount, transfer, transfersOutOf } from '../support/money';
@@ -118,6 +119,11 @@ describe('Idempotency-Key claims are fenced: a holder taken over never completes
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(json(replay).data.id).toBe(transactionId);
   }
+
+  it('the lease outlasts the longest a unit of work may run before committing (derived from DB_STATEMENT_TIMEOUT)', () => {
+    for (const app of [a, b]) expect(app.app.get(TransfersService).claimLeaseMs).toBeGreaterThan(app.app.get(UnitOfWork).maxRunMs);
+    expect(b.app.get(UnitOfWork).maxRunMs).toBeGreaterThanOrEqual(6 * 10_000); // the default bound, six attempts
+  });
 
   it('the stale holder’s completion is refused in its own transaction: one transfer, it answers 409', async () => {
     const { from, to } = await accountsWith(1_000);

@@ -3,17 +3,17 @@ import type { Logger } from 'pino';
 import type { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { migrations } from '../../migrations/migrations';
-import { mysqlWithSessionSettings } from './mysql-session';
+import { mysqlWithSessionSetup, sessionSettingsSql, UTC_SESSION_SQL } from './mysql-session';
 import { TypeOrmPinoLogger } from './typeorm-logger';
 
 export type EntityList = NonNullable<DataSourceOptions['entities']>;
 
 /**
  * The DataSource options for the configured database. The app and the TypeORM CLI
- * (`ormconfig.ts`) both build from here, so they always agree. Migrations, never
+ * (`ormconfig.ts`, `use = 'cli'`) both build from here, so they always agree. Migrations, never
  * `synchronize`, shape the schema.
  */
-export function createDataSourceOptions(config: AppConfig, entities: EntityList, log?: Logger): DataSourceOptions {
+export function createDataSourceOptions(config: AppConfig, entities: EntityList, log?: Logger, use: 'app' | 'cli' = 'app'): DataSourceOptions {
   const common = {
     entities,
     migrations,
@@ -42,8 +42,9 @@ export function createDataSourceOptions(config: AppConfig, entities: EntityList,
   return {
     ...common,
     type: 'mysql',
-    // mysql2 with the session settings (UTC, lock and statement timeouts) on every connection, the first included
-    driver: mysqlWithSessionSettings(mysql2, config.dbTimeouts, log),
+    // mysql2 with the session settings (UTC, lock and statement timeouts) on every connection, the first included;
+    // the CLI's migrations run without the service's bounds (DDL on a large table takes what it takes)
+    driver: mysqlWithSessionSetup(mysql2, use === 'app' ? sessionSettingsSql(config.dbTimeouts) : UTC_SESSION_SQL, log),
     url: config.database.url,
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',

@@ -20,6 +20,9 @@ interface MysqlModule {
   createPool(options: unknown): MysqlPool;
 }
 
+/** Sessions in UTC whatever the server's default, so `CURRENT_TIMESTAMP` defaults are UTC too. */
+export const UTC_SESSION_SQL = "SET SESSION time_zone = '+00:00'";
+
 /**
  * The session every MySQL/MariaDB connection of this service runs with, set in one statement
  * when the pool opens the connection (never per transaction):
@@ -42,18 +45,10 @@ export function sessionSettingsSql(timeouts: Timeouts): string {
 }
 
 /**
- * mysql2, with every connection of every pool it creates set up by `sessionSettingsSql` before
- * the pool hands it out. Given to TypeORM as its `driver`, so this is in place before TypeORM
- * opens its first connection.
- */
-export function mysqlWithSessionSettings(mysql: MysqlModule, timeouts: Timeouts, log?: Logger): MysqlModule {
-  return mysqlWithSessionSetup(mysql, sessionSettingsSql(timeouts), log);
-}
-
-/**
- * Runs `sql` on each new pooled connection and hands the connection out once it succeeded. A
- * connection whose set-up fails is dropped and its requester gets a lost-connection error (503):
- * nothing runs on a connection without its bounds.
+ * mysql2, whose pools run `sql` on each new connection and hand it out once that succeeded.
+ * Given to TypeORM as its `driver`, so this is in place before TypeORM opens its first
+ * connection. A connection whose set-up fails is dropped and its requester gets a lost-connection
+ * error (503): nothing runs on a connection without its bounds.
  */
 export function mysqlWithSessionSetup(mysql: MysqlModule, sql: string, log?: Logger): MysqlModule {
   return Object.create(mysql, {
