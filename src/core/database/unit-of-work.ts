@@ -99,7 +99,10 @@ export class UnitOfWork {
   private runHook(hook: () => unknown): void {
     try {
       const returned = hook();
-      if (returned instanceof Promise) returned.catch((error: unknown) => this.hookFailed(error));
+      // an async hook (an event emitted with emitAsync, say) is not awaited: the answer does not wait for listeners
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+        Promise.resolve(returned).catch((error: unknown) => this.hookFailed(error));
+      }
     } catch (error) {
       this.hookFailed(error);
     }
