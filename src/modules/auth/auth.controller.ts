@@ -32,7 +32,9 @@ export class AuthController {
   @AuthRateLimit()
   @ApiOperation({
     summary: 'Exchange credentials for a token pair; starts a refresh-token family',
-    description: '`AUTH_RATE_LIMIT` per IP, and `AUTH_RATE_LIMIT` failed logins per email (canonical form) per window: then 429, right password or not.',
+    description:
+      '`AUTH_RATE_LIMIT` per IP, and `AUTH_RATE_LIMIT` failed logins per email (canonical form) per window: then 429, right password or not. ' +
+      'A login whose password was checked while a password change, logout-all, role change or deletion of the account committed is the same 401 as a wrong password.',
   })
   @ApiEnvelope(TokenPairResponse, { errors: [400, 401, 413, 415] })
   login(@Body() body: LoginDto): Promise<TokenPairResponse> {

@@ -3,18 +3,21 @@ import { loadConfig } from '../../config/app-config';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import type { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
-import type { UserRecord, UsersService } from '../users';
+import type { UserCredentialsService, UserRecord, UsersService } from '../users';
 import { AuthService } from './auth.service';
 import type { RefreshToken } from './refresh-token.entity';
 import type { RefreshTokensRepository } from './refresh-tokens.repository';
 import { TokenService } from './token.service';
 
-/** The refresh-token store in memory, with the same conditional rotation as the real one. */
+/** The refresh-token store in memory, with the same conditional insert and rotation as the real one. */
 class FakeRefreshTokens {
   readonly rows = new Map<string, RefreshToken>();
-  create(row: RefreshToken) {
+  /** The users table's token versions, as the conditional insert reads them. */
+  readonly tokenVersions = new Map<string, number>();
+  createForTokenVersion(row: RefreshToken, tokenVersion: number) {
+    if (this.tokenVersions.get(row.userId) !== tokenVersion) return Promise.resolve(false);
     this.rows.set(row.id, { ...row });
-    return Promise.resolve(row);
+    return Promise.resolve(true);
   }
   findById(id: string) {
     const row = this.rows.get(id);
@@ -32,14 +35,11 @@ class FakeRefreshTokens {
     for (const row of this.rows.values()) if (row.familyId === familyId) row.status = 'revoked';
     return Promise.resolve();
   }
-  revokeAllForUser(userId: string) {
-    for (const row of this.rows.values()) if (row.userId === userId) row.status = 'revoked';
-    return Promise.resolve();
-  }
   readonly revokedInTx: unknown[] = [];
   revokeAllForUserInTx(tx: unknown, userId: string) {
     this.revokedInTx.push(tx);
-    return this.revokeAllForUser(userId);
+    for (const row of this.rows.values()) if (row.userId === userId) row.status = 'revoked';
+    return Promise.resolve();
   }
 }
 
@@ -57,6 +57,9 @@ describe('AuthService', () => {
   let auth: AuthService;
   let config: AppConfig;
   const passwordTx = { name: 'the password-change transaction' };
+  const logoutAllTx = { name: 'the logout-all transaction' };
+  /** Runs once the password was verified, before the login goes on (a request racing the login). */
+  let afterVerify: () => void;
   /** Failure slots taken and not given back: what the limiter counts. */
   let heldSlots: string[];
   let databaseDown: boolean;
@@ -65,6 +68,8 @@ describe('AuthService', () => {
     const { JwtService } = await import('@nestjs/jwt');
     config = loadConfig({});
     tokens = new FakeRefreshTokens();
+    tokens.tokenVersions.set(user.id, user.tokenVersion);
+    afterVerify = () => undefined;
     heldSlots = [];
     databaseDown = false;
     const limiter = {
@@ -73,15 +78,29 @@ describe('AuthService', () => {
         return Promise.resolve({ release: () => Promise.resolve(void heldSlots.splice(heldSlots.indexOf(email), 1)) });
       },
     };
-    const users = {
-      verifyCredentials: (email: string, password: string) =>
-        databaseDown ? Promise.reject(new Error('database down')) : Promise.resolve(email === user.email && password === 'right' ? user : null),
-      findCached: (id: string) => Promise.resolve(id === user.id ? user : null),
-      // the real one runs endSessions inside the transaction that sets the hash and bumps the version
-      changePassword: (_id: string, _current: string, _next: string, endSessions: (tx: unknown) => Promise<void>) => endSessions(passwordTx),
+    const users = { findCached: (id: string) => Promise.resolve(id === user.id ? user : null) };
+    const bump = (id: string) => tokens.tokenVersions.set(id, (tokens.tokenVersions.get(id) ?? 0) + 1);
+    const credentials = {
+      verify: (email: string, password: string) => {
+        if (databaseDown) return Promise.reject(new Error('database down'));
+        // the row (and its version) is read, then the password checked
+        const found = email === user.email && password === 'right' ? { ...user, tokenVersion: tokens.tokenVersions.get(user.id)! } : null;
+        afterVerify();
+        return Promise.resolve(found);
+      },
+      // the real ones bump the version and run endSessions in one transaction
+      changePassword: (id: string, _current: string, _next: string, endSessions: (tx: unknown) => Promise<void>) => {
+        bump(id);
+        return endSessions(passwordTx);
+      },
+      endAllSessions: (id: string, endSessions: (tx: unknown) => Promise<void>) => {
+        bump(id);
+        return endSessions(logoutAllTx);
+      },
     };
     auth = new AuthService(
       users as unknown as UsersService,
+      credentials as unknown as UserCredentialsService,
       new TokenService(new JwtService({}), config),
       tokens as unknown as RefreshTokensRepository,
       { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
@@ -126,6 +145,23 @@ describe('AuthService', () => {
     await auth.changePassword(user.id, 'right', 'new-password-1');
     expect(tokens.revokedInTx).toEqual([passwordTx]);
     expect([...tokens.rows.values()].map((row) => row.status)).toEqual(['revoked', 'revoked']);
+  });
+
+  it('a login whose sessions ended while its password was checked is the same 401 and stores no token', async () => {
+    afterVerify = () => void auth.logoutAll(user.id);
+    await expect(auth.login(user.email, 'right')).rejects.toThrow('The email or password is incorrect');
+    expect(tokens.rows.size).toBe(0);
+    expect(heldSlots).toEqual([]); // the password was right: not a failure of the caller's
+    afterVerify = () => undefined;
+    await auth.login(user.email, 'right');
+    expect([...tokens.rows.values()].map((row) => row.status)).toEqual(['active']);
+  });
+
+  it('logout-all revokes every refresh token inside the transaction that bumps the version', async () => {
+    await auth.login(user.email, 'right');
+    await auth.logoutAll(user.id);
+    expect(tokens.revokedInTx).toEqual([logoutAllTx]);
+    expect([...tokens.rows.values()].map((row) => row.status)).toEqual(['revoked']);
   });
 
   it('never lets a rotated token outlive the family', async () => {

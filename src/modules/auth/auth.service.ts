@@ -5,7 +5,7 @@ import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
-import { UserRecord, UsersService } from '../users';
+import { UserCredentialsService, UserRecord, UsersService } from '../users';
 import { TokenPairResponse } from './dto/token-pair.response';
 import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
@@ -24,6 +24,7 @@ export class AuthService {
 
   constructor(
     private readonly users: UsersService,
+    private readonly credentials: UserCredentialsService,
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly uow: UnitOfWork,
@@ -35,12 +36,19 @@ export class AuthService {
     return this.users.create({ ...input, roles: ['user'] });
   }
 
-  /** A wrong password keeps its failure slot (`LoginFailureLimiter`); a right one gives it back. */
+  /**
+   * A wrong password keeps its failure slot (`LoginFailureLimiter`); a right one gives it back.
+   * The session starts only if the sessions were not ended while the password was being checked
+   * (argon2 takes a while): the refresh token is stored only while the user's token version is the
+   * one the password was checked against. Otherwise a login with the old password that overlapped
+   * a password change would keep a refresh token the change never saw. That is the same 401: the
+   * password checked is no longer the password, or its sessions were ended.
+   */
   async login(email: string, password: string): Promise<TokenPairResponse> {
     const attempt = await this.loginFailures.begin(email);
     let user: UserRecord | null;
     try {
-      user = await this.users.verifyCredentials(email, password);
+      user = await this.credentials.verify(email, password);
     } catch (error) {
       // nothing was checked (the database is down): not a failure of the caller's
       await attempt.release();
@@ -51,11 +59,14 @@ export class AuthService {
       throw new UnauthorizedError(BAD_CREDENTIALS);
     }
     await attempt.release();
-    this.security.log({ event: 'login.succeeded', userId: user.id, msg: 'login succeeded' });
     const now = new Date();
     const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);
     const token = this.newRefreshToken(user.id, uuidv7(), familyExpiresAt, now);
-    await this.refreshTokens.create(token.row);
+    if (!(await this.refreshTokens.createForTokenVersion(token.row, user.tokenVersion))) {
+      this.security.warn({ event: 'login.failed', userId: user.id, msg: 'login failed: the sessions ended while the password was checked' });
+      throw new UnauthorizedError(BAD_CREDENTIALS);
+    }
+    this.security.log({ event: 'login.succeeded', userId: user.id, msg: 'login succeeded' });
     return this.pair(user, token.jwt, token.row.expiresAt);
   }
 
@@ -74,7 +85,7 @@ export class AuthService {
 
     const next = this.newRefreshToken(user.id, row.familyId, row.familyExpiresAt, new Date());
     if (!(await this.uow.run((tx) => this.refreshTokens.rotate(tx, row.id, next.row)))) {
-      // another request rotated it first: the same token was presented twice
+      // another request rotated it first (the same token was presented twice), or a revoke-all ended it meanwhile
       await this.reuseDetected(row);
       throw new UnauthorizedError(BAD_REFRESH);
     }
@@ -88,15 +99,15 @@ export class AuthService {
     await this.refreshTokens.revokeFamily(claims.fam);
   }
 
+  /** The version bump and the revocation in one transaction, so no login or refresh slips between them. */
   async logoutAll(userId: string): Promise<void> {
-    await this.refreshTokens.revokeAllForUser(userId);
-    await this.users.revokeAccessTokens(userId);
+    await this.credentials.endAllSessions(userId, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
     this.security.log({ event: 'logout.all', userId, msg: 'all sessions ended' });
   }
 
   /** The refresh tokens end in the transaction that changes the password: no refresh slips between. */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
-    await this.users.changePassword(userId, currentPassword, newPassword, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
+    await this.credentials.changePassword(userId, currentPassword, newPassword, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
     this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });
   }
 

@@ -1,6 +1,8 @@
 export { UsersModule } from './users.module';
 export { UsersService } from './users.service';
 export type { NewUser, UserPatch } from './users.service';
+export { UserCredentialsService } from './user-credentials.service';
+export type { EndSessions } from './user-credentials.service';
 export { AdminBootstrapService } from './admin-bootstrap.service';
 export type { AdminBootstrap } from './admin-bootstrap.service';
 export { UserResponse, toUserResponse } from './dto/user.response';

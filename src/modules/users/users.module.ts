@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordHasher } from './password-hasher';
+import { UserCredentialsService } from './user-credentials.service';
 import { User } from './user.entity';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
@@ -11,7 +12,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [TypeOrmModule.forFeature([User]), AccountsModule],
   controllers: [UsersController],
-  providers: [UsersService, UsersRepository, PasswordHasher, AdminBootstrapService],
-  exports: [UsersService, AdminBootstrapService],
+  providers: [UsersService, UserCredentialsService, UsersRepository, PasswordHasher, AdminBootstrapService],
+  exports: [UsersService, UserCredentialsService, AdminBootstrapService],
 })
 export class UsersModule {}

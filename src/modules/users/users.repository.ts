@@ -31,9 +31,9 @@ export class UsersRepository extends TypeOrmRepository<User> {
     return Boolean(result.affected);
   }
 
-  /** Atomically bumps the token version (and updatedAt); false when the user does not exist. */
-  async bumpTokenVersion(id: string, at: Date): Promise<boolean> {
-    const result = await this.orm
+  /** Atomically bumps the token version (and updatedAt), in `tx` when given; false when the user does not exist. */
+  async bumpTokenVersion(id: string, at: Date, tx?: Tx): Promise<boolean> {
+    const result = await (tx?.manager ?? this.orm.manager)
       .createQueryBuilder()
       .update(User)
       .set({ tokenVersion: () => 'token_version + 1', updatedAt: at })

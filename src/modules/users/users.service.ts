@@ -1,19 +1,20 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
-import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
+import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
-import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { AccountsService, toAccountResponse } from '../accounts';
 import { ListUsersQuery } from './dto/list-users.query';
-import { UserRecord, UserView } from './dto/user.response';
+import { toUserRecord, UserRecord, UserView } from './dto/user.response';
 import { PasswordHasher } from './password-hasher';
+import { userCacheKey, USER_CACHE } from './user-cache';
 import { rolesFilter, User } from './user.entity';
 import { EmailTakenError } from './users.errors';
 import { UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent } from './users.events';
@@ -32,13 +33,9 @@ export interface UserPatch {
   roles?: Role[];
 }
 
-const CACHE_NAME = 'user';
-const cacheKey = (id: string) => `user:${id}`;
-
-/** Users: registration, profile changes, deletion, credentials. The password hash stays in here. */
+/** Users: registration, profiles, lists, deletion. Passwords and sessions: `UserCredentialsService`. */
 @Injectable()
 export class UsersService {
-  private readonly security = new Logger('Security');
   private readonly cursors: CursorCodec;
 
   constructor(
@@ -74,7 +71,7 @@ export class UsersService {
       if (isDuplicateKeyError(error)) throw new EmailTakenError();
       throw error;
     }
-    const record = toRecord(user);
+    const record = toUserRecord(user);
     this.events.emit(UserCreatedEvent.type, new UserCreatedEvent(record));
     return record;
   }
@@ -94,9 +91,9 @@ export class UsersService {
 
   /** The user as the access-token check needs it, or null when deleted: one cache read when warm. */
   findCached(id: string): Promise<UserRecord | null> {
-    return this.cache.get(CACHE_NAME, cacheKey(id), async () => {
+    return this.cache.get(USER_CACHE, userCacheKey(id), async () => {
       const user = await this.users.findById(id);
-      return user ? toRecord(user) : null;
+      return user ? toUserRecord(user) : null;
     });
   }
 
@@ -126,7 +123,7 @@ export class UsersService {
         this.users.findMany({ where, orderBy, orderDir, limit: pageSize, offset: (page - 1) * pageSize }),
         this.users.count(where),
       ]);
-      return new OffsetPage(rows.map(toRecord), page, pageSize, total);
+      return new OffsetPage(rows.map(toUserRecord), page, pageSize, total);
     }
 
     const limit = query.limit ?? 20;
@@ -137,7 +134,7 @@ export class UsersService {
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     const next = rows.length > limit && last ? this.cursors.encode(scope, { value: sortValue(last, orderBy), id: last.id }) : null;
-    return new CursorPage(items.map(toRecord), next, limit);
+    return new CursorPage(items.map(toUserRecord), next, limit);
   }
 
   async update(actor: AuthUser, id: string, patch: UserPatch): Promise<UserRecord> {
@@ -157,7 +154,7 @@ export class UsersService {
     const roles = patch.roles === undefined ? undefined : normaliseRoles(patch.roles);
     const rolesChanged = roles !== undefined && roles.join() !== [...current.roles].sort().join();
     if (rolesChanged) changes.roles = roles;
-    if (Object.keys(changes).length === 0) return toRecord(current);
+    if (Object.keys(changes).length === 0) return toUserRecord(current);
 
     changes.updatedAt = new Date();
     let updated: User | null;
@@ -169,9 +166,9 @@ export class UsersService {
       if (isDuplicateKeyError(error)) throw new EmailTakenError();
       throw error;
     }
-    await this.cache.invalidate(cacheKey(id));
+    await this.cache.invalidate(userCacheKey(id));
     if (!updated) throw new NotFoundError('User', id);
-    const record = toRecord(updated);
+    const record = toUserRecord(updated);
     this.events.emit(UserUpdatedEvent.type, new UserUpdatedEvent(record, Object.keys(changes).filter((k) => k !== 'updatedAt')));
     return record;
   }
@@ -182,47 +179,9 @@ export class UsersService {
       await this.accounts.closeAllForOwner(tx, id);
       return this.users.deleteInTx(tx, id);
     });
-    await this.cache.invalidate(cacheKey(id));
+    await this.cache.invalidate(userCacheKey(id));
     if (!deleted) throw new NotFoundError('User', id);
     this.events.emit(UserDeletedEvent.type, new UserDeletedEvent(id));
-  }
-
-  /**
-   * The user with these credentials, or null. Unknown emails are verified against a dummy hash,
-   * so both failures take the same time.
-   */
-  async verifyCredentials(email: string, password: string): Promise<UserRecord | null> {
-    const user = await this.users.findByEmail(canonicalEmail(email));
-    const ok = await this.hasher.verify(user?.passwordHash ?? null, password);
-    return user && ok ? toRecord(user) : null;
-  }
-
-  /**
-   * Checks the current password, then in one transaction runs `endSessions` (the caller's: its
-   * refresh tokens), stores the new hash and bumps the token version. Done one after the other, a
-   * refresh between the bump and the end of the sessions would mint an access token carrying the
-   * new version: it would outlive the change.
-   */
-  async changePassword(id: string, currentPassword: string, newPassword: string, endSessions: (tx: Tx) => Promise<void>): Promise<void> {
-    const user = await this.users.findById(id);
-    if (!user) throw new NotFoundError('User', id);
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
-      throw new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
-    }
-    const passwordHash = await this.hasher.hash(newPassword);
-    const changed = await this.uow.run(async (tx) => {
-      await endSessions(tx);
-      return this.users.setPasswordInTx(tx, id, passwordHash, new Date());
-    });
-    await this.cache.invalidate(cacheKey(id));
-    if (!changed) throw new NotFoundError('User', id);
-  }
-
-  /** Every access token issued to the user so far stops working at once. */
-  async revokeAccessTokens(id: string): Promise<void> {
-    await this.users.bumpTokenVersion(id, new Date());
-    await this.cache.invalidate(cacheKey(id));
   }
 }
 
@@ -237,16 +196,4 @@ function normaliseRoles(roles: Role[]): Role[] {
 
 function sortValue(user: User, orderBy: 'createdAt' | 'email' | 'name'): unknown {
   return orderBy === 'createdAt' ? user.createdAt.toISOString() : user[orderBy];
-}
-
-function toRecord(user: User): UserRecord {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    roles: user.roles,
-    tokenVersion: user.tokenVersion,
-    createdAt: user.createdAt.toISOString(),
-    updatedAt: user.updatedAt.toISOString(),
-  };
 }

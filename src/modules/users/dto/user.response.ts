@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { AccountResponse } from '../../accounts';
 import { Role } from '../../../core/auth/auth-user';
+import type { User } from '../user.entity';
 
 /** A user as cached and as passed between modules: never the password hash. */
 export interface UserRecord {
@@ -11,6 +12,19 @@ export interface UserRecord {
   tokenVersion: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** The stored user without its password hash. */
+export function toUserRecord(user: User): UserRecord {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    roles: user.roles,
+    tokenVersion: user.tokenVersion,
+    createdAt: user.createdAt.toISOString(),
+    updatedAt: user.updatedAt.toISOString(),
+  };
 }
 
 export class UserResponse {

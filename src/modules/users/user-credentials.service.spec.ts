@@ -1,0 +1,131 @@
+import type { CacheAside } from '../../core/cache/cache-aside.service';
+import type { Tx, UnitOfWork } from '../../core/database/unit-of-work';
+import { NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
+import type { PasswordHasher } from './password-hasher';
+import { UserCredentialsService } from './user-credentials.service';
+import type { User } from './user.entity';
+import type { UsersRepository } from './users.repository';
+
+/** What happened, in order, across the fakes (transactions, writes, cache invalidations). */
+let journal: string[];
+
+type FakeTx = Tx & { id: number };
+
+/** The users table in memory; each write journals the transaction it ran in. */
+class FakeUsersRepository {
+  readonly rows = new Map<string, User>();
+  findById(id: string) {
+    return Promise.resolve(this.rows.get(id) ?? null);
+  }
+  findByEmail(email: string) {
+    return Promise.resolve([...this.rows.values()].find((u) => u.email === email) ?? null);
+  }
+  setPasswordInTx(tx: FakeTx, id: string, passwordHash: string) {
+    journal.push(`password set and version bumped in tx ${tx.id}`);
+    const row = this.rows.get(id);
+    if (row) Object.assign(row, { passwordHash, tokenVersion: row.tokenVersion + 1 });
+    return Promise.resolve(Boolean(row));
+  }
+  bumpTokenVersion(id: string, _at: Date, tx?: FakeTx) {
+    journal.push(`version bumped in tx ${tx?.id ?? 'none'}`);
+    const row = this.rows.get(id);
+    if (row) row.tokenVersion += 1;
+    return Promise.resolve(Boolean(row));
+  }
+}
+
+/** Numbers each transaction and journals where it begins and commits. */
+const fakeUnitOfWork = {
+  transactions: 0,
+  async run<T>(work: (tx: FakeTx) => Promise<T>): Promise<T> {
+    const tx = { id: ++this.transactions } as FakeTx;
+    journal.push(`begin tx ${tx.id}`);
+    const result = await work(tx);
+    journal.push(`commit tx ${tx.id}`);
+    return result;
+  },
+};
+
+describe('UserCredentialsService', () => {
+  const hasher = { hash: (p: string) => Promise.resolve(`hashed:${p}`), verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`) };
+  let repo: FakeUsersRepository;
+  let credentials: UserCredentialsService;
+  let user: User;
+  const endSessions = (tx: Tx) => Promise.resolve(void journal.push(`sessions ended in tx ${(tx as FakeTx).id}`));
+
+  beforeEach(() => {
+    journal = [];
+    repo = new FakeUsersRepository();
+    const now = new Date();
+    user = {
+      id: 'user-1',
+      email: 'a@example.com',
+      name: 'A',
+      passwordHash: 'hashed:password-123',
+      roles: ['user'],
+      tokenVersion: 3,
+      createdAt: now,
+      updatedAt: now,
+    };
+    repo.rows.set(user.id, { ...user });
+    const cache = { invalidate: (key: string) => Promise.resolve(void journal.push(`invalidate ${key}`)) };
+    credentials = new UserCredentialsService(
+      repo as unknown as UsersRepository,
+      hasher as unknown as PasswordHasher,
+      cache as unknown as CacheAside,
+      fakeUnitOfWork as unknown as UnitOfWork,
+    );
+  });
+
+  it('verifies credentials, running the hasher for unknown emails too; the record carries the version checked against', async () => {
+    const verify = jest.spyOn(hasher, 'verify');
+    expect(await credentials.verify(' A@example.com', 'password-123')).toMatchObject({ id: user.id, tokenVersion: 3 });
+    expect(await credentials.verify('a@example.com', 'wrong')).toBeNull();
+    expect(await credentials.verify('nobody@example.com', 'password-123')).toBeNull();
+    expect(verify).toHaveBeenLastCalledWith(null, 'password-123');
+    expect(JSON.stringify(await credentials.verify('a@example.com', 'password-123'))).not.toContain('hashed:');
+  });
+
+  it('changes the password only with the current one', async () => {
+    await expect(credentials.changePassword(user.id, 'wrong', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(journal).toEqual([]);
+    await credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
+    expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:new-password-1', tokenVersion: 4 });
+  });
+
+  // the user row first, as a login's conditional insert takes it: the two wait for each other instead of deadlocking
+  it('a password change sets the hash and bumps the version, then ends the sessions, in one transaction; then invalidates the cache', async () => {
+    await credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
+    const tx = fakeUnitOfWork.transactions;
+    expect(journal).toEqual([
+      `begin tx ${tx}`,
+      `password set and version bumped in tx ${tx}`,
+      `sessions ended in tx ${tx}`,
+      `commit tx ${tx}`,
+      `invalidate user:${user.id}`,
+    ]);
+  });
+
+  it('ending every session bumps the version, then ends the sessions, in one transaction; then invalidates the cache', async () => {
+    await credentials.endAllSessions(user.id, endSessions);
+    const tx = fakeUnitOfWork.transactions;
+    expect(journal).toEqual([
+      `begin tx ${tx}`,
+      `version bumped in tx ${tx}`,
+      `sessions ended in tx ${tx}`,
+      `commit tx ${tx}`,
+      `invalidate user:${user.id}`,
+    ]);
+    expect(repo.rows.get(user.id)!.tokenVersion).toBe(4);
+  });
+
+  it('a user deleted while the new hash is computed: 404, and no sessions to end are asked of the caller', async () => {
+    jest.spyOn(hasher, 'hash').mockImplementationOnce((password) => {
+      repo.rows.delete(user.id);
+      return Promise.resolve(`hashed:${password}`);
+    });
+    await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(NotFoundError);
+    await credentials.endAllSessions(user.id, endSessions);
+    expect(journal.filter((line) => line.startsWith('sessions ended'))).toEqual([]);
+  });
+});

@@ -1,0 +1,79 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { canonicalEmail } from '../../core/auth/canonical-email';
+import { CacheAside } from '../../core/cache/cache-aside.service';
+import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
+import { NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
+import { toUserRecord, UserRecord } from './dto/user.response';
+import { PasswordHasher } from './password-hasher';
+import { userCacheKey } from './user-cache';
+import { UsersRepository } from './users.repository';
+
+/** The caller's part of ending a user's sessions (the auth module's: revoking the refresh tokens), run in the given transaction. */
+export type EndSessions = (tx: Tx) => Promise<void>;
+
+/**
+ * Passwords and the token version. A user's `tokenVersion` moves with anything that ends their
+ * sessions (a password change, logout-all; a role change, in `UsersService.update`): a password
+ * that `verify` accepted still opens a session only while the version it returned is stored,
+ * which the login checks in the statement that stores its refresh token.
+ *
+ * Ending the sessions bumps the version and runs `EndSessions` in one transaction, the user row
+ * first. A login's conditional insert locks that row (shared) before it writes its token, so it
+ * either commits first (and `EndSessions` revokes its token) or waits for the commit and finds
+ * the new version (and inserts nothing). Taking the user row first, as the login does, also
+ * keeps the two from deadlocking each other.
+ */
+@Injectable()
+export class UserCredentialsService {
+  private readonly security = new Logger('Security');
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly cache: CacheAside,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  /**
+   * The user with these credentials (its `tokenVersion` is the one the password was checked
+   * against), or null. Unknown emails are verified against a dummy hash, so both failures take
+   * the same time.
+   */
+  async verify(email: string, password: string): Promise<UserRecord | null> {
+    const user = await this.users.findByEmail(canonicalEmail(email));
+    const ok = await this.hasher.verify(user?.passwordHash ?? null, password);
+    return user && ok ? toUserRecord(user) : null;
+  }
+
+  /**
+   * Checks the current password, then in one transaction stores the new hash, bumps the token
+   * version and runs `endSessions`. Done one after the other, a refresh between the bump and the
+   * end of the sessions would mint an access token carrying the new version: it would outlive
+   * the change.
+   */
+  async changePassword(id: string, currentPassword: string, newPassword: string, endSessions: EndSessions): Promise<void> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundError('User', id);
+    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+      this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
+      throw new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
+    }
+    const passwordHash = await this.hasher.hash(newPassword);
+    const changed = await this.uow.run(async (tx) => {
+      if (!(await this.users.setPasswordInTx(tx, id, passwordHash, new Date()))) return false;
+      await endSessions(tx);
+      return true;
+    });
+    await this.cache.invalidate(userCacheKey(id));
+    if (!changed) throw new NotFoundError('User', id);
+  }
+
+  /** Every access token issued so far fails at once, and `endSessions` ends the rest (one transaction). */
+  async endAllSessions(id: string, endSessions: EndSessions): Promise<void> {
+    await this.uow.run(async (tx) => {
+      // a deleted user has no sessions left: its refresh tokens went with it
+      if (await this.users.bumpTokenVersion(id, new Date(), tx)) await endSessions(tx);
+    });
+    await this.cache.invalidate(userCacheKey(id));
+  }
+}
