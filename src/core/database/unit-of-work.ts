@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { ServiceUnavailableError } from '../errors/app-error';
-import { describeDriverError, isDriverError } from '../errors/driver-errors';
+import { describeDriverError, isContentionError, isDriverError } from '../errors/driver-errors';
 import { SqliteGate } from './sqlite-gate';
 
 /** An open database transaction: repositories take it to run their statements inside it. */
@@ -20,17 +20,15 @@ const MAX_ATTEMPTS = 6;
 /** Back-off before attempt n+1 is up to n × this (jittered). */
 const BACKOFF_STEP_MS = 20;
 const MAX_TOTAL_BACKOFF_MS = (BACKOFF_STEP_MS * MAX_ATTEMPTS * (MAX_ATTEMPTS - 1)) / 2;
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
-
-function isRetryable(error: unknown): boolean {
-  const driver = (error as { driverError?: { code?: string; errno?: number } }).driverError ?? (error as { code?: string; errno?: number });
-  return RETRYABLE.has(String(driver?.code)) || driver?.errno === 1213 || driver?.errno === 1205;
-}
 
 /**
  * Runs work in one database transaction. Deadlocks and lock-wait timeouts are retried a bounded
  * number of times with jittered back-off, then surface as 503, never 500. On SQLite (one
- * connection, one writer) a transaction has the connection to itself (`SqliteGate`).
+ * connection, one writer) a transaction has the connection to itself (`SqliteGate`); with
+ * another process on the same file, a transaction is deferred (TypeORM always sends `BEGIN`), so
+ * it reads on a snapshot and fails at its first write if the other process holds the write lock
+ * (`SQLITE_BUSY`) or committed since (`SQLITE_BUSY_SNAPSHOT`): retried like a deadlock. (`BEGIN
+ * IMMEDIATE` would wait in SQLite's busy handler instead, which blocks the event loop.)
  * Every multi-statement write goes through here, never through `manager.transaction` directly.
  *
  * A run never commits later than `maxRunMs` after it was asked for: each attempt's waits are
@@ -85,7 +83,7 @@ export class UnitOfWork {
           this.logger.warn(`transaction rolled back: still running ${this.maxRunMs} ms after it was asked for`);
           throw new ServiceUnavailableError('The database is busy, retry later');
         }
-        if (!isRetryable(error)) throw error;
+        if (!isContentionError(error)) throw error;
         if (attempt >= MAX_ATTEMPTS) {
           this.logger.warn(`transaction still contended after ${attempt} attempts`);
           throw new ServiceUnavailableError('The database is busy, retry later');

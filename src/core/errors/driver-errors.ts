@@ -25,12 +25,17 @@ const UNAVAILABLE_CODES = new Set([
   'ER_LOCK_WAIT_TIMEOUT',
   // a statement past DB_STATEMENT_TIMEOUT (MySQL 8's max_execution_time; MariaDB's 1969 has no name in mysql2)
   'ER_QUERY_TIMEOUT',
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_IOERR',
-  'SQLITE_FULL',
-  'SQLITE_CANTOPEN',
 ]);
+
+/**
+ * SQLite's primary codes of the same kind, and each of their extended codes: better-sqlite3
+ * reports the extended one (`SQLITE_BUSY_SNAPSHOT`, `SQLITE_IOERR_WRITE`, …), never its primary.
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)(_[A-Z]+)*$/;
+/** Contention that a fresh attempt of the whole transaction gets past (`SQLITE_BUSY_SNAPSHOT`: its snapshot went stale). */
+const SQLITE_CONTENDED = /^SQLITE_(BUSY|LOCKED)(_[A-Z]+)*$/;
+const CONTENDED_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const CONTENDED_ERRNOS = new Set([1205, 1213]);
 
 const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1969, 2002, 2003, 2006, 2013, 3024]);
 
@@ -73,11 +78,22 @@ export function isValueTooLongError(error: unknown): boolean {
   return driver !== null && (TOO_LONG_CODES.has(String(driver.code)) || driver.errno === 1406);
 }
 
+/**
+ * A transaction lost to another one (deadlock, lock-wait timeout, SQLite busy or locked): running
+ * the whole transaction again may succeed.
+ */
+export function isContentionError(error: unknown): boolean {
+  const driver = driverErrorOf(error);
+  if (driver === null) return false;
+  const code = typeof driver.code === 'string' ? driver.code : '';
+  return CONTENDED_CODES.has(code) || SQLITE_CONTENDED.test(code) || (typeof driver.errno === 'number' && CONTENDED_ERRNOS.has(driver.errno));
+}
+
 export function isDatabaseUnavailableError(error: unknown): boolean {
   const driver = driverErrorOf(error);
   if (driver === null) return false;
   const code = typeof driver.code === 'string' ? driver.code : '';
-  if (UNAVAILABLE_CODES.has(code) || code.startsWith('SQLITE_IOERR')) return true;
+  if (UNAVAILABLE_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
   if (typeof driver.errno === 'number' && UNAVAILABLE_ERRNOS.has(driver.errno)) return true;
   // TypeORM's own wording when a query needs a connection it does not have
   return (

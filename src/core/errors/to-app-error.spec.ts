@@ -31,9 +31,22 @@ describe('toAppError', () => {
     [{ errno: 2013 }],
     [{ code: 'SQLITE_BUSY' }],
     [{ code: 'SQLITE_IOERR_WRITE' }],
+    // better-sqlite3 reports SQLite's extended codes: a stale snapshot (another process committed), busy recovery, …
+    [{ code: 'SQLITE_BUSY_SNAPSHOT' }],
+    [{ code: 'SQLITE_BUSY_RECOVERY' }],
+    [{ code: 'SQLITE_BUSY_TIMEOUT' }],
+    [{ code: 'SQLITE_LOCKED_SHAREDCACHE' }],
+    [{ code: 'SQLITE_CANTOPEN_ISDIR' }],
   ])('maps a lost or contended database (%j) to 503', (driverError) => {
     expect(toAppError(driverFailure(driverError))).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
   });
+
+  it.each([[{ code: 'SQLITE_CONSTRAINT_CHECK' }], [{ code: 'SQLITE_BUSYNESS' }], [{ code: 'SQLITE_ERROR' }]])(
+    'does not take other SQLite codes (%j) for an unavailable database',
+    (driverError) => {
+      expect(toAppError(driverFailure(driverError))).toMatchObject({ status: 500, code: 'INTERNAL_ERROR' });
+    },
+  );
 
   it('maps an unclassified driver error to a generic 500', () => {
     expect(toAppError(driverFailure({ code: 'ER_PARSE_ERROR' }))).toMatchObject({
