@@ -14,17 +14,22 @@ type FakeTx = Tx & { id: number };
 /** The users table in memory; each write journals the transaction it ran in. */
 class FakeUsersRepository {
   readonly rows = new Map<string, User>();
+  // copies, as rows read from a database are: a later write does not change what was read
   findById(id: string) {
-    return Promise.resolve(this.rows.get(id) ?? null);
+    const row = this.rows.get(id);
+    return Promise.resolve(row ? { ...row } : null);
   }
   findByEmail(email: string) {
-    return Promise.resolve([...this.rows.values()].find((u) => u.email === email) ?? null);
+    const row = [...this.rows.values()].find((u) => u.email === email);
+    return Promise.resolve(row ? { ...row } : null);
   }
-  setPasswordInTx(tx: FakeTx, id: string, passwordHash: string) {
-    journal.push(`password set and version bumped in tx ${tx.id}`);
+  /** `WHERE id = ? AND token_version = ?`, as the real one. */
+  setPasswordInTx(tx: FakeTx, id: string, tokenVersion: number, passwordHash: string) {
     const row = this.rows.get(id);
-    if (row) Object.assign(row, { passwordHash, tokenVersion: row.tokenVersion + 1 });
-    return Promise.resolve(Boolean(row));
+    if (!row || row.tokenVersion !== tokenVersion) return Promise.resolve(false);
+    journal.push(`password set and version bumped in tx ${tx.id}`);
+    Object.assign(row, { passwordHash, tokenVersion: row.tokenVersion + 1 });
+    return Promise.resolve(true);
   }
   bumpTokenVersion(id: string, _at: Date, tx?: FakeTx) {
     journal.push(`version bumped in tx ${tx?.id ?? 'none'}`);
@@ -77,6 +82,8 @@ describe('UserCredentialsService', () => {
     );
   });
 
+  afterEach(() => jest.restoreAllMocks());
+
   it('verifies credentials, running the hasher for unknown emails too; the record carries the version checked against', async () => {
     const verify = jest.spyOn(hasher, 'verify');
     expect(await credentials.verify(' A@example.com', 'password-123')).toMatchObject({ id: user.id, tokenVersion: 3 });
@@ -127,5 +134,30 @@ describe('UserCredentialsService', () => {
     await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(NotFoundError);
     await credentials.endAllSessions(user.id, endSessions);
     expect(journal.filter((line) => line.startsWith('sessions ended'))).toEqual([]);
+  });
+
+  describe('a change whose verified current password stops being current before it is stored', () => {
+    /** While the new hash is computed, `meanwhile` commits (another change, a logout-all). */
+    const during = (meanwhile: () => void) =>
+      jest.spyOn(hasher, 'hash').mockImplementationOnce((password) => {
+        meanwhile();
+        return Promise.resolve(`hashed:${password}`);
+      });
+
+    it('another password change committed meanwhile: 401 as a wrong current password; the newer password stands, no sessions ended', async () => {
+      during(() => Object.assign(repo.rows.get(user.id)!, { passwordHash: 'hashed:victims-new-password', tokenVersion: 4 }));
+      const refused = credentials.changePassword(user.id, 'password-123', 'attackers-password', endSessions);
+      await expect(refused).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(refused).rejects.toMatchObject({ message: 'The current password is incorrect', details: { currentPassword: ['currentPassword is incorrect'] } });
+      expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:victims-new-password', tokenVersion: 4 });
+      expect(journal).toEqual([`begin tx ${fakeUnitOfWork.transactions}`, `commit tx ${fakeUnitOfWork.transactions}`]);
+    });
+
+    it('a logout-all committed meanwhile (the version moved, the hash did not): 401, the password unchanged', async () => {
+      during(() => void (repo.rows.get(user.id)!.tokenVersion += 1));
+      await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
+      expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:password-123', tokenVersion: 4 });
+      expect(journal.filter((line) => line.startsWith('sessions ended'))).toEqual([]);
+    });
   });
 });

@@ -11,11 +11,17 @@ import { UsersRepository } from './users.repository';
 /** The caller's part of ending a user's sessions (the auth module's: revoking the refresh tokens), run in the given transaction. */
 export type EndSessions = (tx: Tx) => Promise<void>;
 
+/** A wrong current password, and a right one that stopped being the password before the change could be stored. */
+function currentPasswordIncorrect(): UnauthorizedError {
+  return new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
+}
+
 /**
  * Passwords and the token version. A user's `tokenVersion` moves with anything that ends their
  * sessions (a password change, logout-all; a role change, in `UsersService.update`): a password
- * that `verify` accepted still opens a session only while the version it returned is stored,
- * which the login checks in the statement that stores its refresh token.
+ * that was verified still counts only while the version read with its hash is stored. A login
+ * checks that in the statement that stores its refresh token; a password change in the statement
+ * that stores the new hash, so an older change cannot overwrite a newer one.
  *
  * Ending the sessions bumps the version and runs `EndSessions` in one transaction, the user row
  * first. A login's conditional insert locks that row (shared) before it writes its token, so it
@@ -49,23 +55,35 @@ export class UserCredentialsService {
    * Checks the current password, then in one transaction stores the new hash, bumps the token
    * version and runs `endSessions`. Done one after the other, a refresh between the bump and the
    * end of the sessions would mint an access token carrying the new version: it would outlive
-   * the change.
+   * the change. The hash is stored only over the version read with the hash that was verified:
+   * a change (or logout-all, role change) that committed while argon2 ran makes this one a 401,
+   * as a wrong current password, instead of silently undoing it.
    */
   async changePassword(id: string, currentPassword: string, newPassword: string, endSessions: EndSessions): Promise<void> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User', id);
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
       this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
-      throw new UnauthorizedError('The current password is incorrect', { currentPassword: ['currentPassword is incorrect'] });
+      throw currentPasswordIncorrect();
     }
     const passwordHash = await this.hasher.hash(newPassword);
     const changed = await this.uow.run(async (tx) => {
-      if (!(await this.users.setPasswordInTx(tx, id, passwordHash, new Date()))) return false;
+      if (!(await this.users.setPasswordInTx(tx, id, user.tokenVersion, passwordHash, new Date()))) return false;
       await endSessions(tx);
       return true;
     });
-    await this.cache.invalidate(userCacheKey(id));
-    if (!changed) throw new NotFoundError('User', id);
+    if (changed) {
+      await this.cache.invalidate(userCacheKey(id));
+      return;
+    }
+    // nothing written: the user is gone, or the version read with the verified hash is no longer stored
+    if (!(await this.users.findById(id))) throw new NotFoundError('User', id);
+    this.security.warn({
+      event: 'password.change_failed',
+      userId: id,
+      msg: 'password change refused: the password changed or the sessions ended while the current password was checked',
+    });
+    throw currentPasswordIncorrect();
   }
 
   /** Every access token issued so far fails at once, and `endSessions` ends the rest (one transaction). */

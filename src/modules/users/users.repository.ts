@@ -20,13 +20,18 @@ export class UsersRepository extends TypeOrmRepository<User> {
     return Boolean(result.affected);
   }
 
-  /** The new hash and a token-version bump in one statement; false when the user does not exist. */
-  async setPasswordInTx(tx: Tx, id: string, passwordHash: string, at: Date): Promise<boolean> {
+  /**
+   * The new hash and a token-version bump in one statement, only while the stored version is
+   * `tokenVersion` (the one read with the hash that was verified); false when it moved or the user
+   * does not exist. The UPDATE reads the committed row (waiting for a change in flight), at any
+   * isolation level.
+   */
+  async setPasswordInTx(tx: Tx, id: string, tokenVersion: number, passwordHash: string, at: Date): Promise<boolean> {
     const result = await tx.manager
       .createQueryBuilder()
       .update(User)
       .set({ passwordHash, tokenVersion: () => 'token_version + 1', updatedAt: at })
-      .where('id = :id', { id })
+      .where('id = :id AND token_version = :tokenVersion', { id, tokenVersion })
       .execute();
     return Boolean(result.affected);
   }
