@@ -106,6 +106,65 @@ describe('login failures per email', () => {
     expect(await statusOf(t, user.email, user.password)).toBe(429);
   });
 
+  describe('the current password of a password change, guessed with a session', () => {
+    const changePassword = (t: TestApp, accessToken: string, currentPassword: string, newPassword: string) =>
+      t.request({
+        method: 'PATCH',
+        url: '/api/v1/auth/me/password',
+        payload: { currentPassword, newPassword },
+        headers: { authorization: `Bearer ${accessToken}`, 'x-forwarded-for': nextIp() },
+      });
+    const changeStatus = async (t: TestApp, accessToken: string, currentPassword: string) =>
+      (await changePassword(t, accessToken, currentPassword, 'replacement-password-9')).statusCode;
+    const sessionOf = async (t: TestApp, user: { email: string; password: string }) => {
+      const res = await attempt(t, user.email, user.password);
+      expect(res.statusCode).toBe(200);
+      return json(res).data.accessToken as string;
+    };
+    const me = (t: TestApp, accessToken: string) =>
+      t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${accessToken}` } });
+
+    it('once failed logins used up the budget: 429 RATE_LIMITED with Retry-After, even with the right password', async () => {
+      const t = await start();
+      const user = await register(t, { email: email('holder'), password: 'holder-password-1' });
+      const token = await sessionOf(t, user);
+      for (let i = 0; i < LIMIT; i++) expect(await statusOf(t, user.email, 'wrong-password')).toBe(401);
+      expect(await statusOf(t, user.email, user.password)).toBe(429);
+      // a session is no way around it: a dozen guesses, from a dozen addresses, then the right password
+      for (let i = 0; i < 11; i++) expect(await changeStatus(t, token, `guess-number-${i}`)).toBe(429);
+      const limited = await changePassword(t, token, user.password, 'replacement-password-9');
+      expect(limited.statusCode).toBe(429);
+      expect(json(limited).error.code).toBe('RATE_LIMITED');
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      // nothing changed: the session still works
+      expect((await me(t, token)).statusCode).toBe(200);
+    });
+
+    it('wrong current passwords use up the budget for logins too (any spelling of the email); a right one gives its slot back', async () => {
+      const t = await start();
+      const user = await register(t, { email: email('Guessed'), password: 'guessed-password-1' });
+      const token = await sessionOf(t, user);
+      for (let i = 0; i < LIMIT - 1; i++) expect(await changeStatus(t, token, 'wrong-password')).toBe(401);
+      expect((await changePassword(t, token, user.password, 'guessed-password-2')).statusCode).toBe(204);
+      const next = await sessionOf(t, { email: user.email, password: 'guessed-password-2' });
+      expect(await statusOf(t, `  ${user.email.toUpperCase()}`, 'wrong-password')).toBe(401);
+      expect(await changeStatus(t, next, 'guessed-password-2')).toBe(429);
+      expect(await statusOf(t, user.email, 'guessed-password-2')).toBe(429);
+      expect((await me(t, next)).statusCode).toBe(200);
+    });
+
+    it(`${LIMIT * 7} concurrent wrong current passwords: exactly ${LIMIT} are checked, the rest 429`, async () => {
+      const t = await start();
+      const user = await register(t, { email: email('burst'), password: 'burst-password-1' });
+      const token = await sessionOf(t, user);
+      const statuses = await Promise.all(Array.from({ length: LIMIT * 7 }, () => changeStatus(t, token, 'wrong-password')));
+      expect(tally(statuses)).toEqual({ 401: LIMIT, 429: LIMIT * 6 });
+      expect(await statusOf(t, user.email, user.password)).toBe(429);
+    });
+  });
+
   it('the counter key holds no raw email', async () => {
     const t = await start();
     const victim = email('secretive');

@@ -4,6 +4,6 @@ export const AUTH_RATE_LIMIT = 'app:auth-rate-limit';
 
 /**
  * Adds the stricter `AUTH_RATE_LIMIT` per IP for this route, on top of the global limit. (Failed
- * logins per email are counted by the login itself: `LoginFailureLimiter`.)
+ * password checks per email are counted by the check itself: `LoginFailureLimiter`.)
  */
 export const AuthRateLimit = (): MethodDecorator => SetMetadata(AUTH_RATE_LIMIT, true);

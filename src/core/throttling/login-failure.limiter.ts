@@ -7,20 +7,22 @@ import { KeyRing } from '../crypto/key-ring';
 import { RateLimitedError } from '../errors/app-error';
 import { RateLimitStorage } from './rate-limit.storage';
 
-/** A login attempt's hold on one of its email's failure slots. */
+/** A password check's hold on one of its email's failure slots. */
 export interface LoginAttempt {
-  /** The password was right (or never checked): the attempt is not a failure. */
+  /** The password was right (or never checked): the check is not a failure. */
   release(): Promise<void>;
 }
 
 const NOT_COUNTED: LoginAttempt = { release: () => Promise.resolve() };
 
 /**
- * At most `AUTH_RATE_LIMIT` failed logins per email per `RATE_LIMIT_WINDOW` (sliding), however
- * they are spread over IPs and instances: credential stuffing against one account. Only failures
- * count, so nobody can lock a user out by logging in as them. Every attempt takes a slot before
- * its password is checked and gives it back when the password was right: N concurrent guesses
- * cannot all slip past a check that comes before the count.
+ * At most `AUTH_RATE_LIMIT` failed password checks per email per `RATE_LIMIT_WINDOW` (sliding),
+ * however they are spread over IPs and instances: credential stuffing against one account. Failed
+ * logins and wrong current passwords of a password change (keyed by the account's email) share
+ * the budget, so a session is no way around it. Only failures count, so nobody can lock a user out
+ * by logging in as them. Every check takes a slot before its password is checked and gives it back
+ * when the password was right: N concurrent guesses cannot all slip past a check that comes before
+ * the count.
  *
  * The email is keyed in its canonical form (so spellings of one address share the limit) and
  * through a keyed hash (its key derived from APP_SECRET): rate-limit keys in Redis never carry an

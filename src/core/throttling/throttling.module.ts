@@ -25,8 +25,8 @@ function ipOf(request: Record<string, unknown>): string {
  * - `auth`: `AUTH_RATE_LIMIT` per window per IP on each `@AuthRateLimit()` route.
  * A limit of 0 turns that throttler off. The guard itself (`AppThrottlerGuard`) is registered
  * by AppModule, first of the global guards, where the auth module's AccessTokenReader is visible.
- * Failed logins per email are counted by `LoginFailureLimiter` (exported), which the login itself
- * calls: only it knows whether the password was right.
+ * Failed password checks per email (logins, current passwords) are counted by `LoginFailureLimiter`
+ * (exported), which the check itself calls: only it knows whether the password was right.
  */
 @Module({
   imports: [

@@ -33,7 +33,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Exchange credentials for a token pair; starts a refresh-token family',
     description:
-      '`AUTH_RATE_LIMIT` per IP, and `AUTH_RATE_LIMIT` failed logins per email (canonical form) per window: then 429, right password or not. ' +
+      '`AUTH_RATE_LIMIT` per IP, and `AUTH_RATE_LIMIT` failed logins (and wrong current passwords of a password change) per email (canonical form) per window: then 429, right password or not. ' +
       'A login whose password was checked while a password change, logout-all, role change or deletion of the account committed is the same 401 as a wrong password.',
   })
   @ApiEnvelope(TokenPairResponse, { errors: [400, 401, 413, 415] })
@@ -86,7 +86,10 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiOperation({
     summary: 'Change the password; every session ends',
-    description: 'A wrong `currentPassword` is 401 `UNAUTHORIZED` (bad credentials). Limited like login: `AUTH_RATE_LIMIT` per IP.',
+    description:
+      'A wrong `currentPassword` is 401 `UNAUTHORIZED` (bad credentials), and so is a right one that stopped being current before the change was stored ' +
+      '(another password change, a logout-all or a role change committed meanwhile): nothing changes. ' +
+      '`AUTH_RATE_LIMIT` per IP, and a wrong `currentPassword` counts as a failed login of the account\'s email: once its failures are used up, 429 even with the right password.',
   })
   @ApiEnvelope(null, { errors: [400, 401] })
   async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {

@@ -4,7 +4,6 @@ import { InjectConfig } from '../../config/config.module';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { UnauthorizedError } from '../../core/errors/app-error';
-import { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
 import { UserCredentialsService, UserRecord, UsersService } from '../users';
 import { TokenPairResponse } from './dto/token-pair.response';
 import { RefreshToken } from './refresh-token.entity';
@@ -28,7 +27,6 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly uow: UnitOfWork,
-    private readonly loginFailures: LoginFailureLimiter,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -37,7 +35,7 @@ export class AuthService {
   }
 
   /**
-   * A wrong password keeps its failure slot (`LoginFailureLimiter`); a right one gives it back.
+   * The password check counts against the email's failures (`UserCredentialsService.verify`).
    * The session starts only if the sessions were not ended while the password was being checked
    * (argon2 takes a while): the refresh token is stored only while the user's token version is the
    * one the password was checked against. Otherwise a login with the old password that overlapped
@@ -45,20 +43,11 @@ export class AuthService {
    * password checked is no longer the password, or its sessions were ended.
    */
   async login(email: string, password: string): Promise<TokenPairResponse> {
-    const attempt = await this.loginFailures.begin(email);
-    let user: UserRecord | null;
-    try {
-      user = await this.credentials.verify(email, password);
-    } catch (error) {
-      // nothing was checked (the database is down): not a failure of the caller's
-      await attempt.release();
-      throw error;
-    }
+    const user = await this.credentials.verify(email, password);
     if (!user) {
       this.security.warn({ event: 'login.failed', msg: 'login failed' });
       throw new UnauthorizedError(BAD_CREDENTIALS);
     }
-    await attempt.release();
     const now = new Date();
     const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);
     const token = this.newRefreshToken(user.id, uuidv7(), familyExpiresAt, now);
@@ -105,7 +94,10 @@ export class AuthService {
     this.security.log({ event: 'logout.all', userId, msg: 'all sessions ended' });
   }
 
-  /** The refresh tokens end in the transaction that changes the password: no refresh slips between. */
+  /**
+   * The refresh tokens end in the transaction that changes the password: no refresh slips between.
+   * A wrong current password counts against the email's failures, as a failed login does.
+   */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
     await this.credentials.changePassword(userId, currentPassword, newPassword, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
     this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });

@@ -1,6 +1,7 @@
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { Tx, UnitOfWork } from '../../core/database/unit-of-work';
-import { NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
+import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../core/errors/app-error';
+import type { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
 import type { PasswordHasher } from './password-hasher';
 import { UserCredentialsService } from './user-credentials.service';
 import type { User } from './user.entity';
@@ -39,6 +40,26 @@ class FakeUsersRepository {
   }
 }
 
+/** Failure slots per email, as `LoginFailureLimiter` holds them: taken before a check, given back or kept. */
+class FakeLimiter {
+  /** Slots held (failures counted), by email. */
+  readonly held: string[] = [];
+  /** Refuse the next `begin` with a 429, as the real one does when the failures are used up. */
+  exhausted = false;
+  begin(email: string) {
+    if (this.exhausted) return Promise.reject(new RateLimitedError(42));
+    journal.push(`slot taken for ${email}`);
+    this.held.push(email);
+    return Promise.resolve({
+      release: () => {
+        journal.push(`slot given back for ${email}`);
+        this.held.splice(this.held.indexOf(email), 1);
+        return Promise.resolve();
+      },
+    });
+  }
+}
+
 /** Numbers each transaction and journals where it begins and commits. */
 const fakeUnitOfWork = {
   transactions: 0,
@@ -54,6 +75,7 @@ const fakeUnitOfWork = {
 describe('UserCredentialsService', () => {
   const hasher = { hash: (p: string) => Promise.resolve(`hashed:${p}`), verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`) };
   let repo: FakeUsersRepository;
+  let limiter: FakeLimiter;
   let credentials: UserCredentialsService;
   let user: User;
   const endSessions = (tx: Tx) => Promise.resolve(void journal.push(`sessions ended in tx ${(tx as FakeTx).id}`));
@@ -61,6 +83,7 @@ describe('UserCredentialsService', () => {
   beforeEach(() => {
     journal = [];
     repo = new FakeUsersRepository();
+    limiter = new FakeLimiter();
     const now = new Date();
     user = {
       id: 'user-1',
@@ -79,6 +102,7 @@ describe('UserCredentialsService', () => {
       hasher as unknown as PasswordHasher,
       cache as unknown as CacheAside,
       fakeUnitOfWork as unknown as UnitOfWork,
+      limiter as unknown as LoginFailureLimiter,
     );
   });
 
@@ -95,7 +119,7 @@ describe('UserCredentialsService', () => {
 
   it('changes the password only with the current one', async () => {
     await expect(credentials.changePassword(user.id, 'wrong', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
-    expect(journal).toEqual([]);
+    expect(journal).toEqual([`slot taken for ${user.email}`]);
     await credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
     expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:new-password-1', tokenVersion: 4 });
   });
@@ -105,6 +129,8 @@ describe('UserCredentialsService', () => {
     await credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
     const tx = fakeUnitOfWork.transactions;
     expect(journal).toEqual([
+      `slot taken for ${user.email}`,
+      `slot given back for ${user.email}`,
       `begin tx ${tx}`,
       `password set and version bumped in tx ${tx}`,
       `sessions ended in tx ${tx}`,
@@ -150,7 +176,9 @@ describe('UserCredentialsService', () => {
       await expect(refused).rejects.toBeInstanceOf(UnauthorizedError);
       await expect(refused).rejects.toMatchObject({ message: 'The current password is incorrect', details: { currentPassword: ['currentPassword is incorrect'] } });
       expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:victims-new-password', tokenVersion: 4 });
-      expect(journal).toEqual([`begin tx ${fakeUnitOfWork.transactions}`, `commit tx ${fakeUnitOfWork.transactions}`]);
+      expect(journal.filter((line) => !line.startsWith('slot'))).toEqual([`begin tx ${fakeUnitOfWork.transactions}`, `commit tx ${fakeUnitOfWork.transactions}`]);
+      // the password checked was right when checked: not a failure
+      expect(limiter.held).toEqual([]);
     });
 
     it('a logout-all committed meanwhile (the version moved, the hash did not): 401, the password unchanged', async () => {
@@ -158,6 +186,46 @@ describe('UserCredentialsService', () => {
       await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
       expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:password-123', tokenVersion: 4 });
       expect(journal.filter((line) => line.startsWith('sessions ended'))).toEqual([]);
+    });
+  });
+
+  describe('failure slots per email: failed logins and wrong current passwords share them', () => {
+    it('a login: a wrong password or an unknown email keeps its slot, a right one gives it back', async () => {
+      await credentials.verify(' A@example.com', 'password-123');
+      expect(limiter.held).toEqual([]);
+      await credentials.verify('A@Example.com', 'wrong');
+      await credentials.verify('nobody@example.com', 'password-123');
+      // keyed by the canonical email
+      expect(limiter.held).toEqual(['a@example.com', 'nobody@example.com']);
+    });
+
+    it("a password change: a wrong current password keeps a slot of the account's email, a right one gives it back", async () => {
+      repo.rows.get(user.id)!.email = 'ada@example.com';
+      await expect(credentials.changePassword(user.id, 'wrong', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
+      expect(limiter.held).toEqual(['ada@example.com']);
+      await credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions);
+      expect(limiter.held).toEqual(['ada@example.com']);
+      // the failure counts for the login as well: one budget per email
+      await credentials.verify('ada@example.com', 'wrong');
+      expect(limiter.held).toEqual(['ada@example.com', 'ada@example.com']);
+    });
+
+    it('the slot is taken before the password is checked: once the failures are used up, 429 and nothing is checked or written', async () => {
+      const verify = jest.spyOn(hasher, 'verify');
+      limiter.exhausted = true;
+      await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(RateLimitedError);
+      await expect(credentials.verify(user.email, 'password-123')).rejects.toBeInstanceOf(RateLimitedError);
+      expect(verify).not.toHaveBeenCalled();
+      expect(journal).toEqual([]);
+      expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:password-123', tokenVersion: 3 });
+    });
+
+    it('a check that failed (the database is down) gives its slot back: nothing was checked', async () => {
+      jest.spyOn(repo, 'findByEmail').mockRejectedValueOnce(new Error('database down'));
+      await expect(credentials.verify(user.email, 'wrong')).rejects.toThrow('database down');
+      jest.spyOn(hasher, 'verify').mockRejectedValueOnce(new Error('thread pool gone'));
+      await expect(credentials.changePassword(user.id, 'wrong', 'new-password-1', endSessions)).rejects.toThrow('thread pool gone');
+      expect(limiter.held).toEqual([]);
     });
   });
 });

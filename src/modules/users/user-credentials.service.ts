@@ -3,9 +3,11 @@ import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
+import { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
 import { toUserRecord, UserRecord } from './dto/user.response';
 import { PasswordHasher } from './password-hasher';
 import { userCacheKey } from './user-cache';
+import { User } from './user.entity';
 import { UsersRepository } from './users.repository';
 
 /** The caller's part of ending a user's sessions (the auth module's: revoking the refresh tokens), run in the given transaction. */
@@ -23,6 +25,10 @@ function currentPasswordIncorrect(): UnauthorizedError {
  * checks that in the statement that stores its refresh token; a password change in the statement
  * that stores the new hash, so an older change cannot overwrite a newer one.
  *
+ * Every password a client sends is checked holding one of its account email's failure slots
+ * (`LoginFailureLimiter`): a wrong one keeps it, a right one gives it back. Failed logins and
+ * wrong current passwords share that budget, so a session is no way around the limit.
+ *
  * Ending the sessions bumps the version and runs `EndSessions` in one transaction, the user row
  * first. A login's conditional insert locks that row (shared) before it writes its token, so it
  * either commits first (and `EndSessions` revokes its token) or waits for the commit and finds
@@ -38,17 +44,21 @@ export class UserCredentialsService {
     private readonly hasher: PasswordHasher,
     private readonly cache: CacheAside,
     private readonly uow: UnitOfWork,
+    private readonly failures: LoginFailureLimiter,
   ) {}
 
   /**
    * The user with these credentials (its `tokenVersion` is the one the password was checked
-   * against), or null. Unknown emails are verified against a dummy hash, so both failures take
-   * the same time.
+   * against), or null; 429 `RATE_LIMITED` once the email's failures are used up. Unknown emails
+   * are verified against a dummy hash, so both failures take the same time.
    */
   async verify(email: string, password: string): Promise<UserRecord | null> {
-    const user = await this.users.findByEmail(canonicalEmail(email));
-    const ok = await this.hasher.verify(user?.passwordHash ?? null, password);
-    return user && ok ? toUserRecord(user) : null;
+    const canonical = canonicalEmail(email);
+    const user = await this.counted(canonical, async () => {
+      const found = await this.users.findByEmail(canonical);
+      return (await this.hasher.verify(found?.passwordHash ?? null, password)) ? found : null;
+    });
+    return user ? toUserRecord(user) : null;
   }
 
   /**
@@ -62,7 +72,8 @@ export class UserCredentialsService {
   async changePassword(id: string, currentPassword: string, newPassword: string, endSessions: EndSessions): Promise<void> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User', id);
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+    const verified = await this.counted(user.email, async () => ((await this.hasher.verify(user.passwordHash, currentPassword)) ? user : null));
+    if (!verified) {
       this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
       throw currentPasswordIncorrect();
     }
@@ -93,5 +104,23 @@ export class UserCredentialsService {
       if (await this.users.bumpTokenVersion(id, new Date(), tx)) await endSessions(tx);
     });
     await this.cache.invalidate(userCacheKey(id));
+  }
+
+  /**
+   * `check` (a password check: the user when the password is right, else null) holding one of the
+   * email's failure slots. A wrong password keeps it; a right one gives it back, and so does a
+   * check that failed (the database is down: nothing was checked, not the caller's failure).
+   */
+  private async counted(email: string, check: () => Promise<User | null>): Promise<User | null> {
+    const attempt = await this.failures.begin(email);
+    let user: User | null;
+    try {
+      user = await check();
+    } catch (error) {
+      await attempt.release();
+      throw error;
+    }
+    if (user) await attempt.release();
+    return user;
   }
 }
