@@ -56,12 +56,13 @@ export class TokenService implements AccessTokenReader {
   }
 
   signRefresh(userId: string, jti: string, familyId: string, expiresAt: Date): string {
+    // `exp` from expiresAt itself: an `expiresIn` measured from one clock reading and added to
+    // jsonwebtoken's own `iat` (another reading) could land a second past the family's end
     return this.jwt.sign(
-      { sub: userId, typ: 'refresh', fam: familyId },
+      { sub: userId, typ: 'refresh', fam: familyId, exp: Math.floor(expiresAt.getTime() / 1000) },
       {
         secret: this.refreshKey as unknown as string,
         algorithm: JWT_ALGORITHM,
-        expiresIn: Math.max(1, Math.floor((expiresAt.getTime() - Date.now()) / 1000)),
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
         jwtid: jti,
