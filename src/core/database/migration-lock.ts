@@ -21,51 +21,89 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<Migra
   }
 }
 
-/** On the connection that holds the lock: with DB_POOL_SIZE=1 there is no other. */
+/** Lock names are server-wide: the database's name is in it, so deployments on one server do not queue. */
+export function migrationLockName(database: string): string {
+  return `migrations:${createHash('sha1').update(database).digest('hex')}`;
+}
+
+/**
+ * On the connection that holds the lock: with DB_POOL_SIZE=1 there is no other. The service's
+ * bounds are lifted before GET_LOCK, which is a statement like any other: under
+ * `max_statement_time` (MariaDB) or `max_execution_time` (MySQL 8, SELECTs) it gives up (NULL)
+ * when the statement bound ends, not after LOCK_TIMEOUT_SECONDS.
+ */
 async function migrateMysql(dataSource: DataSource): Promise<Migration[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    const database = String(dataSource.driver.database);
-    // lock names are server-wide: include the database so deployments on one server do not queue
-    const name = `migrations:${createHash('sha1').update(database).digest('hex')}`;
-    const rows = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [name, LOCK_TIMEOUT_SECONDS])) as Array<{
-      locked: number | null;
-    }>;
-    if (Number(rows[0]?.locked) !== 1) {
-      throw new Error(`Timed out after ${LOCK_TIMEOUT_SECONDS}s waiting for the migration lock`);
-    }
-    try {
-      return await withMigrationBounds(runner, async () => {
+    return await withMigrationBounds(runner, async () => {
+      const name = migrationLockName(String(dataSource.driver.database));
+      const rows = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [name, LOCK_TIMEOUT_SECONDS])) as Array<{ locked: number | null }>;
+      if (Number(rows[0]?.locked) !== 1) {
+        throw new Error(`Timed out after ${LOCK_TIMEOUT_SECONDS}s waiting for the migration lock`);
+      }
+      try {
         const executor = new MigrationExecutor(dataSource, runner);
         executor.transaction = 'each';
-        return executor.executePendingMigrations();
-      });
-    } finally {
-      await runner.query('SELECT RELEASE_LOCK(?)', [name]);
-    }
+        return await executor.executePendingMigrations();
+      } finally {
+        await runner.query('SELECT RELEASE_LOCK(?)', [name]);
+      }
+    });
   } finally {
     await runner.release();
   }
 }
 
+/** The bounds of a session, as `mysql-session.ts` sets them: `statement` is MariaDB's, `execution` MySQL 8's (each server reads only its own). */
+interface SessionBounds {
+  metadataLock: unknown;
+  rowLock: unknown;
+  statement?: unknown;
+  execution?: unknown;
+}
+
+const READ_BOUNDS_SQL =
+  'SELECT @@SESSION.lock_wait_timeout AS metadataLock, @@SESSION.innodb_lock_wait_timeout AS rowLock' +
+  ' /*M!100100 , @@SESSION.max_statement_time AS statement */ /*!80000 , @@SESSION.max_execution_time AS execution */';
+
+/** Sets every bound `sessionSettingsSql` sets (but the time zone), each in the same executable comment. */
+export function sessionBoundsSql(bounds: SessionBounds): string {
+  const value = (v: unknown) => Number(v ?? 0);
+  return (
+    `SET SESSION lock_wait_timeout = ${value(bounds.metadataLock)}, innodb_lock_wait_timeout = ${value(bounds.rowLock)}` +
+    ` /*M!100100 , max_statement_time = ${value(bounds.statement)} */ /*!80000 , max_execution_time = ${value(bounds.execution)} */`
+  );
+}
+
+/** What a migration may take: LOCK_TIMEOUT_SECONDS for a lock (metadata or row), no statement bound. */
+export const MIGRATION_BOUNDS_SQL = sessionBoundsSql({
+  metadataLock: LOCK_TIMEOUT_SECONDS,
+  rowLock: LOCK_TIMEOUT_SECONDS,
+  statement: 0,
+  execution: 0,
+});
+
 /**
- * DDL on a large table may run, and wait for other sessions' metadata locks, longer than the
- * service's own bounds (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT): lifted for the migrations, put
- * back before the connection returns to the pool.
+ * DDL on a large table, or an UPDATE of many rows, may run and wait for other sessions' locks
+ * longer than the service's own bounds (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT): lifted for the
+ * lock and the migrations, put back before the connection returns to the pool. A connection
+ * whose bounds cannot be put back is closed instead: none is handed out without them.
  */
-async function withMigrationBounds<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
-  const [saved] = (await runner.query(
-    'SELECT @@SESSION.lock_wait_timeout AS lockWait /*M!100100 , @@SESSION.max_statement_time AS statementTime */',
-  )) as Array<{ lockWait: unknown; statementTime?: unknown }>;
-  await runner.query(`SET SESSION lock_wait_timeout = ${LOCK_TIMEOUT_SECONDS} /*M!100100 , max_statement_time = 0 */`);
+export async function withMigrationBounds<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
+  const [saved] = (await runner.query(READ_BOUNDS_SQL)) as SessionBounds[];
+  if (!saved) throw new Error('Could not read the database session’s bounds');
   try {
+    await runner.query(MIGRATION_BOUNDS_SQL);
     return await work();
   } finally {
-    await runner.query(
-      `SET SESSION lock_wait_timeout = ${Number(saved?.lockWait)} /*M!100100 , max_statement_time = ${Number(saved?.statementTime ?? 0)} */`,
-    );
+    await runner.query(sessionBoundsSql(saved)).catch(() => closeConnection(runner));
   }
+}
+
+/** Drops the runner's connection from the pool (mysql2 then opens a fresh one, with the service's session, when needed). */
+function closeConnection(runner: QueryRunner): void {
+  (runner as QueryRunner & { databaseConnection?: { destroy(): void } }).databaseConnection?.destroy();
 }
 
 async function lockSqliteFile(dataSource: DataSource): Promise<() => Promise<void>> {
