@@ -27,12 +27,18 @@ export class DatabaseModule {
           }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
-            if (dataSource.options.type === 'mysql') await verifySessionSettings((sql) => dataSource.query(sql), config.dbTimeouts);
-            if (config.migrationsRun) {
-              const applied = await runMigrationsLocked(dataSource);
-              if (applied.length > 0) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+            try {
+              if (dataSource.options.type === 'mysql') await verifySessionSettings((sql) => dataSource.query(sql), config.dbTimeouts);
+              if (config.migrationsRun) {
+                const applied = await runMigrationsLocked(dataSource);
+                if (applied.length > 0) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+              }
+              return dataSource;
+            } catch (error) {
+              // TypeOrmModule retries with a new DataSource: a failed attempt must not keep its pool (or SQLite file) open
+              await dataSource.destroy().catch(() => undefined);
+              throw error;
             }
-            return dataSource;
           },
         }),
       ],
