@@ -53,6 +53,7 @@ export function createDataSourceOptions(config: AppConfig, entities: EntityList,
     bigNumberStrings: false,
     connectTimeout: 5000,
     poolSize: config.database.poolSize,
-    extra: { enableKeepAlive: true, keepAliveInitialDelay: 10_000 },
+    // resetOnRelease would drop each connection's session settings at its first release (mysql-session.ts refuses it)
+    extra: { enableKeepAlive: true, keepAliveInitialDelay: 10_000, resetOnRelease: false },
   };
 }

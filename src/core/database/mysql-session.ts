@@ -14,6 +14,8 @@ type GetConnection = (callback: (error: Error | null, connection?: PooledConnect
 interface MysqlPool {
   on(event: 'connection', listener: (connection: PooledConnection) => void): unknown;
   getConnection: GetConnection;
+  end(callback?: (error: Error | null) => void): void;
+  config: { resetOnRelease?: boolean };
 }
 
 interface MysqlModule {
@@ -49,12 +51,20 @@ export function sessionSettingsSql(timeouts: Timeouts): string {
  * Given to TypeORM as its `driver`, so this is in place before TypeORM opens its first
  * connection. A connection whose set-up fails is dropped and its requester gets a lost-connection
  * error (503): nothing runs on a connection without its bounds.
+ *
+ * The session is set once per connection, so it must outlive each use: a pool that resets its
+ * connections when they are released (mysql2's `resetOnRelease`, off by default in 3.x) would hand
+ * them out again in the server's time zone and without any bound. Such a pool is refused.
  */
 export function mysqlWithSessionSetup(mysql: MysqlModule, sql: string, log?: Logger): MysqlModule {
   return Object.create(mysql, {
     createPool: {
       value: (options: unknown) => {
         const pool = mysql.createPool(options);
+        if (pool.config.resetOnRelease) {
+          pool.end();
+          throw new Error('The database pool must not reset connections on release (resetOnRelease): their session settings would be lost');
+        }
         const setUp = new WeakMap<PooledConnection, Promise<Error | null>>();
         // emitted for a new connection before the pool hands it to whoever asked for it
         pool.on('connection', (connection) => setUp.set(connection, new Promise((resolve) => connection.query(sql, resolve))));
