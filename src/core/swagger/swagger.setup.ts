@@ -4,6 +4,8 @@ import { OPENAPI_PUBLIC } from '../auth/auth.decorators';
 import { ERROR_DESCRIPTIONS } from './api-envelope.decorator';
 import { ErrorEnvelopeDto } from './envelope.schemas';
 
+type OperationObject = NonNullable<OpenAPIObject['paths'][string]['get']>;
+
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 
 /** Serves the Swagger UI at `/docs` and the OpenAPI 3 document at `/docs/json`. */
@@ -13,7 +15,7 @@ export function setupSwagger(app: INestApplication): void {
     .setDescription(
       'REST API v1. Every response body is an envelope: `{ data, meta }` on success, `{ error: { code, message, details? }, meta }` on failure; ' +
         '`meta.requestId` matches the `X-Request-Id` header. Lists add `meta.pagination` (offset) or `meta.cursor` (cursor). ' +
-        'Rate limits answer 429 `RATE_LIMITED` with a `Retry-After` header. Every answer says `Cache-Control: no-store`. ' +
+        'Rate limits answer 429 `RATE_LIMITED` with a `Retry-After` header. Every answer outside `/docs` says `Cache-Control: no-store`. ' +
         'Any request can also be refused before it reaches a route, with the same envelope: 400 `BAD_REQUEST` (not valid HTTP, a path that does not decode, ' +
         'a JSON body that is malformed, not an object, nested over 16 levels, with over 1000 members, or with `__proto__`/`constructor`/`prototype` members), ' +
         '408 `REQUEST_TIMEOUT` (not received within HTTP_REQUEST_TIMEOUT), 413 `PAYLOAD_TOO_LARGE`, 415 `UNSUPPORTED_MEDIA_TYPE`, ' +
@@ -40,29 +42,32 @@ export function setupSwagger(app: INestApplication): void {
  * by the OpenAPI e2e test) fails any that does neither.
  */
 function markPublicOperations(document: OpenAPIObject): OpenAPIObject {
-  for (const item of Object.values(document.paths)) {
-    for (const method of METHODS) {
-      const operation = item[method] as (Record<string, unknown> & { security?: unknown }) | undefined;
-      if (!operation?.[OPENAPI_PUBLIC]) continue;
-      delete operation[OPENAPI_PUBLIC];
-      operation.security = [];
-    }
+  for (const { operation } of operationsOf(document)) {
+    const marked = operation as unknown as Record<string, unknown>;
+    if (!marked[OPENAPI_PUBLIC]) continue;
+    delete marked[OPENAPI_PUBLIC];
+    operation.security = [];
   }
   return document;
 }
 
 /** The router refuses a path parameter over 100 characters with 414 `URI_TOO_LONG` before the route runs. */
 function documentUriTooLong(document: OpenAPIObject): OpenAPIObject {
-  for (const [path, item] of Object.entries(document.paths)) {
+  for (const { path, operation } of operationsOf(document)) {
     if (!path.includes('{')) continue;
-    for (const method of METHODS) {
-      const operation = item[method];
-      if (!operation) continue;
-      operation.responses['414'] ??= {
-        description: ERROR_DESCRIPTIONS[414]!,
-        content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorEnvelopeDto) } } },
-      };
-    }
+    operation.responses['414'] ??= {
+      description: ERROR_DESCRIPTIONS[414]!,
+      content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorEnvelopeDto) } } },
+    };
   }
   return document;
+}
+
+function* operationsOf(document: OpenAPIObject): Generator<{ path: string; operation: OperationObject }> {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (operation) yield { path, operation };
+    }
+  }
 }
