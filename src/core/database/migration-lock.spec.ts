@@ -1,6 +1,6 @@
 import type { QueryRunner } from 'typeorm';
-import { MIGRATION_BOUNDS_SQL, sessionBoundsSql, withMigrationBounds } from './migration-lock';
-import { sessionSettingsSql } from './mysql-session';
+import { MIGRATION_BOUNDS_SQL, withMigrationBounds } from './migration-lock';
+import { sessionBoundsSql, sessionSettingsSql } from './mysql-session';
 
 /**
  * `variable → value` of a SET statement, each keyed by the executable comment it sits in

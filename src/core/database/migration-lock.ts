@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rm } from 'node:fs/promises';
 import { DataSource, Migration, MigrationExecutor, QueryRunner } from 'typeorm';
+import { READ_BOUNDS_SQL, SessionBounds, sessionBoundsSql } from './mysql-session';
 
 const LOCK_TIMEOUT_SECONDS = 120;
 const SQLITE_POLL_MS = 100;
@@ -53,27 +54,6 @@ async function migrateMysql(dataSource: DataSource): Promise<Migration[]> {
   } finally {
     await runner.release();
   }
-}
-
-/** The bounds of a session, as `mysql-session.ts` sets them: `statement` is MariaDB's, `execution` MySQL 8's (each server reads only its own). */
-interface SessionBounds {
-  metadataLock: unknown;
-  rowLock: unknown;
-  statement?: unknown;
-  execution?: unknown;
-}
-
-const READ_BOUNDS_SQL =
-  'SELECT @@SESSION.lock_wait_timeout AS metadataLock, @@SESSION.innodb_lock_wait_timeout AS rowLock' +
-  ' /*M!100100 , @@SESSION.max_statement_time AS statement */ /*!80000 , @@SESSION.max_execution_time AS execution */';
-
-/** Sets every bound `sessionSettingsSql` sets (but the time zone), each in the same executable comment. */
-export function sessionBoundsSql(bounds: SessionBounds): string {
-  const value = (v: unknown) => Number(v ?? 0);
-  return (
-    `SET SESSION lock_wait_timeout = ${value(bounds.metadataLock)}, innodb_lock_wait_timeout = ${value(bounds.rowLock)}` +
-    ` /*M!100100 , max_statement_time = ${value(bounds.statement)} */ /*!80000 , max_execution_time = ${value(bounds.execution)} */`
-  );
 }
 
 /** What a migration may take: LOCK_TIMEOUT_SECONDS for a lock (metadata or row), no statement bound. */

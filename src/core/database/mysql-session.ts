@@ -26,24 +26,57 @@ interface MysqlModule {
 export const UTC_SESSION_SQL = "SET SESSION time_zone = '+00:00'";
 
 /**
- * The session every MySQL/MariaDB connection of this service runs with, set in one statement
- * when the pool opens the connection (never per transaction):
- * - `time_zone` UTC, so `CURRENT_TIMESTAMP` defaults are UTC whatever the server's default;
+ * A session's bounds as the server reports them: `statement` is MariaDB's `max_statement_time`
+ * (seconds), `execution` MySQL 8's `max_execution_time` (milliseconds); each server reports only
+ * its own.
+ */
+export interface SessionBounds {
+  metadataLock: unknown;
+  rowLock: unknown;
+  statement?: unknown;
+  execution?: unknown;
+}
+
+/** Reads a session's bounds (`SessionBounds`), each server its own statement bound. */
+export const READ_BOUNDS_SQL =
+  'SELECT @@SESSION.lock_wait_timeout AS metadataLock, @@SESSION.innodb_lock_wait_timeout AS rowLock' +
+  ' /*M!100100 , @@SESSION.max_statement_time AS statement */ /*!80000 , @@SESSION.max_execution_time AS execution */';
+
+/** The bounds of the service's sessions: `DB_LOCK_TIMEOUT` for every lock, `DB_STATEMENT_TIMEOUT` per statement. */
+export function serviceBounds(timeouts: Timeouts): Required<SessionBounds> {
+  const lock = Math.trunc(timeouts.lockSeconds);
+  return { metadataLock: lock, rowLock: lock, statement: timeouts.statementSeconds, execution: Math.round(timeouts.statementSeconds * 1000) };
+}
+
+/**
+ * The assignments of a session's bounds:
  * - `lock_wait_timeout` (metadata locks: `LOCK TABLES`, DDL; server default one year) and
- *   `innodb_lock_wait_timeout` (row locks; server default 50 s) at `DB_LOCK_TIMEOUT`;
- * - the statement bound at `DB_STATEMENT_TIMEOUT`: MariaDB's `max_statement_time` (seconds,
- *   every statement) or MySQL 8's `max_execution_time` (milliseconds, SELECTs only). Each sits
- *   in an executable comment that only its own server runs: MySQL ignores MariaDB's `/*M!`
- *   comments, and MariaDB ignores MySQL 5.7+ version comments such as `/*!80000` (checked at
- *   start by `verifySessionSettings`).
+ *   `innodb_lock_wait_timeout` (row locks; server default 50 s);
+ * - the statement bound: MariaDB's `max_statement_time` (seconds, every statement) or MySQL 8's
+ *   `max_execution_time` (milliseconds, SELECTs only). Each sits in an executable comment that
+ *   only its own server runs: MySQL ignores MariaDB's `/*M!` comments, and MariaDB ignores MySQL
+ *   5.7+ version comments such as `/*!80000` (checked at start by `verifySessionSettings`).
+ */
+function boundsAssignments(bounds: SessionBounds): string {
+  const value = (v: unknown) => Number(v ?? 0);
+  return (
+    `lock_wait_timeout = ${value(bounds.metadataLock)}, innodb_lock_wait_timeout = ${value(bounds.rowLock)}` +
+    ` /*M!100100 , max_statement_time = ${value(bounds.statement)} */ /*!80000 , max_execution_time = ${value(bounds.execution)} */`
+  );
+}
+
+/** Sets a session's bounds (but not its time zone): the migrations lift them and put them back. */
+export function sessionBoundsSql(bounds: SessionBounds): string {
+  return `SET SESSION ${boundsAssignments(bounds)}`;
+}
+
+/**
+ * The session every MySQL/MariaDB connection of this service runs with, set in one statement
+ * when the pool opens the connection (never per transaction): UTC (so `CURRENT_TIMESTAMP`
+ * defaults are UTC whatever the server's default) and the service's bounds (`serviceBounds`).
  */
 export function sessionSettingsSql(timeouts: Timeouts): string {
-  const lock = Math.trunc(timeouts.lockSeconds);
-  const statement = timeouts.statementSeconds;
-  return (
-    `SET SESSION time_zone = '+00:00', lock_wait_timeout = ${lock}, innodb_lock_wait_timeout = ${lock}` +
-    ` /*M!100100 , max_statement_time = ${statement} */ /*!80000 , max_execution_time = ${Math.round(statement * 1000)} */`
-  );
+  return `SET SESSION time_zone = '+00:00', ${boundsAssignments(serviceBounds(timeouts))}`;
 }
 
 /**
@@ -91,13 +124,11 @@ export function mysqlWithSessionSetup(mysql: MysqlModule, sql: string, log?: Log
 
 /** Reads the settings back on a pooled connection, so a server that ignored them stops the start. */
 export async function verifySessionSettings(query: (sql: string) => Promise<unknown>, timeouts: Timeouts): Promise<void> {
-  const rows = (await query(
-    'SELECT @@SESSION.lock_wait_timeout AS metadataLock, @@SESSION.innodb_lock_wait_timeout AS rowLock' +
-      ' /*M!100100 , @@SESSION.max_statement_time AS statement */ /*!80000 , @@SESSION.max_execution_time / 1000 AS statement */',
-  )) as Array<Record<'metadataLock' | 'rowLock' | 'statement', unknown>>;
-  const row = rows[0];
-  const lock = Math.trunc(timeouts.lockSeconds);
-  if (Number(row?.metadataLock) !== lock || Number(row?.rowLock) !== lock || Number(row?.statement) !== timeouts.statementSeconds) {
+  const [row] = (await query(READ_BOUNDS_SQL)) as SessionBounds[];
+  const want = serviceBounds(timeouts);
+  // each server reports only its own statement bound
+  const statementTaken = row?.statement !== undefined ? Number(row.statement) === want.statement : Number(row?.execution) === want.execution;
+  if (Number(row?.metadataLock) !== want.metadataLock || Number(row?.rowLock) !== want.rowLock || !statementTaken) {
     throw new Error('The database session did not take DB_LOCK_TIMEOUT and DB_STATEMENT_TIMEOUT (see core/database/mysql-session.ts)');
   }
 }
