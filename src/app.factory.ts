@@ -9,7 +9,6 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { AccessLog } from './core/http/access-log';
 import { EdgeHeaders } from './core/http/edge-headers';
-import { registerEnvelopeHook } from './core/http/envelope.hook';
 import { fastifyRefusalOptions, ignoreUnknownExpectations } from './core/http/fastify-refusals';
 import { registerJsonBodyParser } from './core/http/json-body';
 import { REQUEST_ID_PATTERN } from './core/http/request-context';
@@ -61,7 +60,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const fastify = app.getHttpAdapter().getInstance();
   access.attach(app.get(MetricsService));
   registerRequestHooks(fastify, edge, access);
-  registerEnvelopeHook(fastify);
   // only JSON bodies are accepted: anything else is 415, not a string handed to a DTO
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);

@@ -2,12 +2,14 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
+import { RawResponse } from '../http/envelope.interceptor';
 import { DbPoolStats } from '../database/db-pool.stats';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()
 @Public()
 @SkipThrottle()
+@RawResponse()
 @Controller('metrics')
 export class MetricsController {
   constructor(
