@@ -2,11 +2,11 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
-import { RolesGuard } from './core/auth/roles.guard';
+import { AccessGuard } from './core/auth/access.guard';
 import { CoreModule } from './core/core.module';
 import { AppThrottlerGuard } from './core/throttling/app-throttler.guard';
 import { AccountsModule } from './modules/accounts';
-import { AuthModule, JwtAuthGuard } from './modules/auth';
+import { AuthModule } from './modules/auth';
 import { UsersModule } from './modules/users';
 
 /** The application: the shared core plus every feature module. */
@@ -17,13 +17,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, AccountsModule, ...extraModules],
-      // global guards run in this order: over the limit (refused requests count too), who is
-      // calling, may they
-      providers: [
-        { provide: APP_GUARD, useClass: AppThrottlerGuard },
-        { provide: APP_GUARD, useExisting: JwtAuthGuard },
-        { provide: APP_GUARD, useClass: RolesGuard },
-      ],
+      // one global guard: over the limit (refused requests count too), who is calling, may they
+      providers: [AppThrottlerGuard, { provide: APP_GUARD, useClass: AccessGuard }],
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { Cache } from 'cache-manager';
 import { loadConfig } from '../../config/app-config';
+import { requestContext } from '../http/request-context';
 import { MetricsService } from '../metrics/metrics.service';
 import { CacheAside } from './cache-aside.service';
 
@@ -42,6 +43,24 @@ describe('CacheAside', () => {
     expect(await cache.get('t', 'k', load)).toEqual({ name: 'a' });
     expect(await cache.get('t', 'k', load)).toEqual({ name: 'a' });
     expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads a key from the store once per request, and again after the request invalidates it', async () => {
+    const load = jest.fn().mockResolvedValueOnce({ name: 'a' }).mockResolvedValueOnce({ name: 'b' });
+    const reads = jest.spyOn(store, 'get');
+    const inRequest = <T>(fn: () => Promise<T>) => requestContext.run({ requestId: 'r', log: null as never }, fn);
+    await inRequest(async () => {
+      expect(await cache.get('t', 'k', load)).toEqual({ name: 'a' });
+      expect(await cache.get('t', 'k', load)).toEqual({ name: 'a' });
+      expect(reads).toHaveBeenCalledTimes(1);
+      await cache.invalidate('k');
+      expect(await cache.get('t', 'k', load)).toEqual({ name: 'b' });
+      expect(reads).toHaveBeenCalledTimes(2);
+    });
+    // another request reads the store again
+    await inRequest(async () => expect(await cache.get('t', 'k', load)).toEqual({ name: 'b' }));
+    expect(reads).toHaveBeenCalledTimes(3);
+    expect(load).toHaveBeenCalledTimes(2);
   });
 
   it('shares one load between concurrent misses of a key', async () => {

@@ -4,6 +4,7 @@ import type { Cache } from 'cache-manager';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
+import { requestContext } from '../http/request-context';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
 import { withTimeout } from '../util/with-timeout';
 
@@ -60,9 +61,19 @@ export class CacheAside implements OnModuleDestroy {
 
   /**
    * The value under `key`, loading (and caching) it on a miss. Concurrent misses for one key
-   * share a single load. `null` from the loader is cached for `CACHE_NEGATIVE_TTL`.
+   * share a single load. `null` from the loader is cached for `CACHE_NEGATIVE_TTL`. Within one
+   * request a key is read once: later reads get the same value (until `invalidate`).
    */
   async get<T>(name: string, key: string, load: () => Promise<T | null>): Promise<T | null> {
+    const context = requestContext.getStore();
+    const memo = context?.cacheMemo;
+    if (memo?.has(key)) return memo.get(key) as T | null;
+    const value = await this.lookUp(name, key, load);
+    if (context) (context.cacheMemo ??= new Map()).set(key, value);
+    return value;
+  }
+
+  private async lookUp<T>(name: string, key: string, load: () => Promise<T | null>): Promise<T | null> {
     if (this.pending.has(key)) return load();
     const cached = await this.read<T>(name, key);
     if (cached) return 'nf' in cached ? null : cached.v;
@@ -80,6 +91,7 @@ export class CacheAside implements OnModuleDestroy {
 
   /** Removes `key` everywhere at once; if the cache is unreachable, keeps retrying until it is not. */
   async invalidate(key: string): Promise<void> {
+    requestContext.getStore()?.cacheMemo?.delete(key);
     this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
     this.inFlight.delete(key);
     if (!(await this.delete(key))) {
@@ -110,10 +122,10 @@ export class CacheAside implements OnModuleDestroy {
     try {
       let entry = await withTimeout(this.store().get<Entry<T>>(key), READ_TIMEOUT_MS, 'cache');
       if (entry && (entry.at ?? 0) < this.epoch) entry = undefined; // cached before an outage
-      this.metrics.cacheRequests.inc({ cache: name, result: entry ? 'hit' : 'miss' });
+      this.metrics.countCacheRequest(name, entry ? 'hit' : 'miss');
       return entry ?? undefined;
     } catch (error) {
-      this.metrics.cacheRequests.inc({ cache: name, result: 'error' });
+      this.metrics.countCacheRequest(name, 'error');
       this.logger.debug(`cache read failed for ${name}: ${(error as Error).message}`);
       return undefined;
     }

@@ -5,6 +5,11 @@ export interface RequestContext {
   requestId: string;
   /** The request's child logger: every line it writes carries `requestId`. */
   log: Logger;
+  /**
+   * Cache entries this request has read (`CacheAside`): a second read of one key in the same
+   * request (the access check, then the handler) costs nothing. Made on first use.
+   */
+  cacheMemo?: Map<string, unknown>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationError as ClassValidatorError } from '@nestjs/common';
+import { ArgumentMetadata, ValidationPipe, type ValidationError as ClassValidatorError } from '@nestjs/common';
 import { FieldErrors, ValidationError } from '../errors/app-error';
 
 /** Bounds on a `VALIDATION_ERROR` body: a hostile request cannot make the answer large. */
@@ -15,7 +15,7 @@ export const VALIDATION_DETAILS_LIMITS = {
  * path strings to the DTO's types, and answers 400 `VALIDATION_ERROR` with dotted field paths.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new AppValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -23,6 +23,19 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => validationErrorOf(flattenValidationErrors(errors)),
   });
+}
+
+/**
+ * Nest's ValidationPipe, without its pass over values it leaves as they are: a `string` path or
+ * query parameter (no class to validate, nothing to convert; a UUID parameter is checked by its
+ * own `UuidParamPipe`) and a custom decorator's value (`@CurrentUser()`, not validated). It would
+ * answer the same, one async call later, on every request.
+ */
+class AppValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'custom' || metadata.metatype === String) return Promise.resolve(value);
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
 }
 
 /** The error for these field errors, listing at most `maxFields` of them. */

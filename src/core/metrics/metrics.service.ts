@@ -35,7 +35,30 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Labelled children made once per label set and kept: `observe({ labels })` would hash the
+   * label object on every call. The sets are bounded: methods × route templates × statuses.
+   */
+  private readonly requestSeries = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+  private readonly cacheSeries = new Map<string, Counter.Internal>();
+
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    this.httpDuration.observe({ method, route, status_code: statusCode }, seconds);
+    const key = `${method} ${statusCode} ${route}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      series = this.httpDuration.labels(method, route, String(statusCode));
+      this.requestSeries.set(key, series);
+    }
+    series.observe(seconds);
+  }
+
+  countCacheRequest(cache: string, result: 'hit' | 'miss' | 'error'): void {
+    const key = `${cache} ${result}`;
+    let series = this.cacheSeries.get(key);
+    if (!series) {
+      series = this.cacheRequests.labels(cache, result);
+      this.cacheSeries.set(key, series);
+    }
+    series.inc();
   }
 }

@@ -2,13 +2,13 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccessTokenReader } from '../../core/auth/access-token-reader';
+import { Authenticator } from '../../core/auth/authenticator';
 import { ThrottlingModule } from '../../core/throttling/throttling.module';
 import { UsersModule } from '../users';
+import { AccessAuthenticator } from './access-authenticator';
 import { AuthMaintenance } from './auth-maintenance.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
@@ -20,12 +20,12 @@ import { TokenService } from './token.service';
   providers: [
     AuthService,
     TokenService,
-    { provide: AccessTokenReader, useExisting: TokenService },
+    AccessAuthenticator,
+    { provide: Authenticator, useExisting: AccessAuthenticator },
     RefreshTokensRepository,
     JwtStrategy,
-    JwtAuthGuard,
     AuthMaintenance,
   ],
-  exports: [JwtAuthGuard, AccessTokenReader],
+  exports: [Authenticator],
 })
 export class AuthModule {}

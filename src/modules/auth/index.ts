@@ -1,2 +1,1 @@
 export { AuthModule } from './auth.module';
-export { JwtAuthGuard } from './jwt-auth.guard';

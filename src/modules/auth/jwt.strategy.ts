@@ -5,19 +5,22 @@ import { Strategy } from 'passport-jwt';
 import { AuthUser } from '../../core/auth/auth-user';
 import { bearerTokenOf } from '../../core/auth/bearer-token';
 import { UnauthorizedError } from '../../core/errors/app-error';
-import { UsersService } from '../users';
-import { AccessClaims, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, TokenService } from './token.service';
+import { AccessAuthenticator } from './access-authenticator';
+import { checkAccessClaims, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, TokenService } from './token.service';
 
 /**
- * Checks the access token (signature, HS256 only, iss, aud, exp, typ), then the user's current
- * state through the users cache: a deleted user, or a token version bumped by logout-all, a
- * password or a role change, fails at once.
+ * The access token as a passport strategy (`'jwt'`): for a route or a module that authenticates
+ * with `@UseGuards(AuthGuard('jwt'))` from @nestjs/passport. It accepts exactly what the global
+ * access guard accepts (token.service.spec.ts holds the two to the same verdicts): passport-jwt
+ * checks the signature (HS256 only), `iss`, `aud` and `exp`; then the same claim and revocation
+ * checks. The global guard does not go through passport on each request: passport's per-request
+ * closures and jsonwebtoken's layers cost more than the rest of a cached read (bench/README.md).
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     tokens: TokenService,
-    private readonly users: UsersService,
+    private readonly authenticator: AccessAuthenticator,
   ) {
     super({
       // not ExtractJwt.fromAuthHeaderAsBearerToken: it ignores text after the token, and the rate
@@ -31,12 +34,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  async validate(claims: Partial<AccessClaims>): Promise<AuthUser> {
-    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.ver !== 'number') {
-      throw new UnauthorizedError('The access token is invalid');
-    }
-    const user = await this.users.findCached(claims.sub);
-    if (!user || user.tokenVersion !== claims.ver) throw new UnauthorizedError('The access token has been revoked');
-    return { id: user.id, roles: user.roles };
+  async validate(claims: Record<string, unknown>): Promise<AuthUser> {
+    if (!checkAccessClaims(claims)) throw new UnauthorizedError('A valid access token is required');
+    return this.authenticator.userFor(claims);
   }
 }

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { createHash, createSecretKey, KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, KeyObject, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { AccessTokenReader } from '../../core/auth/access-token-reader';
-import { bearerTokenOf } from '../../core/auth/bearer-token';
 import { UnauthorizedError } from '../../core/errors/app-error';
 
 export const JWT_ISSUER = 'modular-monolith';
@@ -30,11 +28,17 @@ export interface RefreshClaims {
  * Signs and checks tokens. Access and refresh tokens use different secrets and a `typ` claim,
  * so neither can stand in for the other; only HS256 is accepted. Secrets are KeyObjects made
  * once: given a string, jsonwebtoken would try to parse it as a public key on every call.
+ *
+ * Access tokens, checked on every request, are verified here with `node:crypto` (one HMAC, no
+ * library layers): the same checks as passport-jwt's, which `JwtStrategy` runs, and at least as
+ * strict (token.service.spec.ts holds the two to the same verdicts).
  */
 @Injectable()
-export class TokenService implements AccessTokenReader {
+export class TokenService {
   readonly accessKey: KeyObject;
   private readonly refreshKey: KeyObject;
+  /** Header segments already judged: our own tokens all carry the same one, so it is parsed once. */
+  private readonly headers = new Map<string, boolean>();
 
   constructor(
     private readonly jwt: JwtService,
@@ -89,24 +93,72 @@ export class TokenService implements AccessTokenReader {
     return claims as RefreshClaims;
   }
 
-  /** The `sub` of a validly signed, unexpired access token (revocation is checked later, by the strategy). */
-  subjectOf(authorization: string | string[] | undefined): string | null {
-    const token = bearerTokenOf(authorization);
-    if (!token) return null;
-    try {
-      const claims = this.jwt.verify<Partial<AccessClaims>>(token, {
-        secret: this.accessKey as unknown as string,
-        algorithms: [JWT_ALGORITHM],
-        issuer: JWT_ISSUER,
-        audience: JWT_AUDIENCE,
-      });
-      return claims.typ === 'access' && typeof claims.sub === 'string' ? claims.sub : null;
-    } catch {
-      return null;
+  /**
+   * The claims of a validly signed, unexpired access token, or null. Exactly one signature
+   * scheme: three base64url segments, a header saying HS256 (and nothing that must be
+   * understood: no `crit`), an HMAC-SHA256 compared in constant time, then `checkAccessClaims`.
+   */
+  verifyAccess(token: string, nowSeconds = Math.floor(Date.now() / 1000)): AccessClaims | null {
+    const headerEnd = token.indexOf('.');
+    const payloadEnd = token.indexOf('.', headerEnd + 1);
+    if (headerEnd <= 0 || payloadEnd <= headerEnd + 1 || token.indexOf('.', payloadEnd + 1) !== -1) return null;
+    if (!this.isAcceptedHeader(token.slice(0, headerEnd))) return null;
+    const expected = createHmac('sha256', this.accessKey).update(token.slice(0, payloadEnd)).digest('base64url');
+    const signature = token.slice(payloadEnd + 1);
+    if (signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) return null;
+    // signed by us: the payload segment is ours byte for byte, no need to check its alphabet
+    const claims = parseSegment(token.slice(headerEnd + 1, payloadEnd), false);
+    return claims && checkAccessClaims(claims, nowSeconds) ? claims : null;
+  }
+
+  private isAcceptedHeader(segment: string): boolean {
+    let accepted = this.headers.get(segment);
+    if (accepted === undefined) {
+      const header = parseSegment(segment);
+      // `crit` names extensions the verifier must understand (RFC 7515 §4.1.11): we understand none
+      accepted = header !== null && header.alg === JWT_ALGORITHM && header.crit === undefined;
+      // a caller can send any number of distinct headers: remember only a few
+      if (this.headers.size < 16) this.headers.set(segment, accepted);
     }
+    return accepted;
   }
 
   static hash(token: string): string {
     return createHash('sha256').update(token).digest('hex');
   }
 }
+
+/**
+ * The claims an access token must carry, checked after its signature (by `verifyAccess`, and by
+ * `JwtStrategy` after passport-jwt's own checks): the access type, the issuer and audience, a
+ * user id, a token version, an expiry in the future, and no `nbf` in the future.
+ */
+export function checkAccessClaims(claims: Record<string, unknown>, nowSeconds = Math.floor(Date.now() / 1000)): claims is Record<string, unknown> & AccessClaims {
+  const { typ, sub, ver, iss, aud, exp, nbf } = claims;
+  return (
+    typ === 'access' &&
+    typeof sub === 'string' &&
+    sub.length > 0 &&
+    typeof ver === 'number' &&
+    Number.isInteger(ver) &&
+    iss === JWT_ISSUER &&
+    (aud === JWT_AUDIENCE || (Array.isArray(aud) && aud.includes(JWT_AUDIENCE))) &&
+    typeof exp === 'number' &&
+    nowSeconds < exp &&
+    (nbf === undefined || (typeof nbf === 'number' && nbf <= nowSeconds))
+  );
+}
+
+/** A base64url JSON object segment, or null (not base64url, not JSON, not an object). */
+function parseSegment(segment: string, checkAlphabet = true): Record<string, unknown> | null {
+  // Buffer.from skips characters outside the alphabet: a segment from outside is checked first
+  if (checkAlphabet && !BASE64URL.test(segment)) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;

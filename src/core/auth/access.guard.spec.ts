@@ -1,0 +1,76 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { AppThrottlerGuard } from '../throttling/app-throttler.guard';
+import { AccessGuard } from './access.guard';
+import type { AuthUser } from './auth-user';
+import { Public, Roles } from './auth.decorators';
+
+class Routes {
+  @Public()
+  open(): void {}
+
+  mine(): void {}
+
+  @Roles('admin')
+  admin(): void {}
+}
+
+function contextFor(handler: keyof Routes, request: Partial<FastifyRequest> = {}): ExecutionContext {
+  const req = Object.assign(request, { headers: {}, routeOptions: { url: `/x/${handler}` } });
+  return {
+    getHandler: () => Routes.prototype[handler],
+    getClass: () => Routes,
+    switchToHttp: () => ({ getRequest: () => req, getResponse: () => ({}) }),
+  } as unknown as ExecutionContext;
+}
+
+describe('AccessGuard', () => {
+  const user: AuthUser = { id: 'u1', roles: ['user'] };
+  const authenticate = jest.fn((_request: FastifyRequest) => Promise.resolve(user));
+  const limit = jest.fn((_context: ExecutionContext) => Promise.resolve());
+  const guard = new AccessGuard({ authenticate, subjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
+
+  beforeEach(() => jest.clearAllMocks());
+
+  it('limits, then authenticates, then authorises, in that order', async () => {
+    await expect(guard.canActivate(contextFor('mine'))).resolves.toBe(true);
+    expect(limit).toHaveBeenCalledTimes(1);
+    expect(authenticate).toHaveBeenCalledTimes(1);
+    expect(limit.mock.invocationCallOrder[0]!).toBeLessThan(authenticate.mock.invocationCallOrder[0]!);
+  });
+
+  it('counts a public route against the limit, and asks for no token there', async () => {
+    await expect(guard.canActivate(contextFor('open'))).resolves.toBe(true);
+    expect(limit).toHaveBeenCalledTimes(1);
+    expect(authenticate).not.toHaveBeenCalled();
+  });
+
+  it('refuses a caller without the role with 403, and sets request.user for those with it', async () => {
+    await expect(guard.canActivate(contextFor('admin'))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    authenticate.mockResolvedValueOnce({ id: 'a1', roles: ['admin', 'user'] });
+    const request: Partial<FastifyRequest> & { user?: AuthUser } = {};
+    await expect(guard.canActivate(contextFor('admin', request))).resolves.toBe(true);
+    expect(request.user).toEqual({ id: 'a1', roles: ['admin', 'user'] });
+  });
+
+  it('does not stop at the limit when authentication fails: the refused request was counted first', async () => {
+    authenticate.mockRejectedValueOnce(Object.assign(new Error('no'), { status: 401 }));
+    await expect(guard.canActivate(contextFor('mine'))).rejects.toMatchObject({ status: 401 });
+    expect(limit).toHaveBeenCalledTimes(1);
+  });
+
+  it("reads a route's metadata on its first request only", async () => {
+    const fresh = new AccessGuard({ authenticate, subjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
+    const read = jest.spyOn(Reflect, 'getMetadata');
+    try {
+      await fresh.canActivate(contextFor('mine'));
+      const first = read.mock.calls.length;
+      expect(first).toBeGreaterThan(0);
+      await fresh.canActivate(contextFor('mine'));
+      await fresh.canActivate(contextFor('mine'));
+      expect(read.mock.calls.length).toBe(first);
+    } finally {
+      read.mockRestore();
+    }
+  });
+});

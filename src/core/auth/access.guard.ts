@@ -1,0 +1,59 @@
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ForbiddenError } from '../errors/app-error';
+import { HandlerCache } from '../http/handler-cache';
+import { AppThrottlerGuard } from '../throttling/app-throttler.guard';
+import { AuthUser, Role } from './auth-user';
+import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
+import { Authenticator } from './authenticator';
+
+interface RoutePolicy {
+  readonly isPublic: boolean;
+  /** Every one of these roles is required; empty: any authenticated caller. */
+  readonly roles: readonly Role[];
+}
+
+/**
+ * The one global guard, in the contract's order: over a rate limit (refused requests count
+ * too), who is calling (401), may they (403). Each route's policy (`@Public()`, `@Roles()`) is
+ * read from its metadata once, on its first request; the access token is verified once per
+ * request and shared by the limiter and authentication (`Authenticator`).
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  private readonly logger = new Logger('Security');
+  private readonly policies = new HandlerCache<RoutePolicy>((handler, controller) => ({
+    isPublic: metadata<boolean>(IS_PUBLIC, handler, controller) === true,
+    roles: metadata<Role[]>(REQUIRED_ROLES, handler, controller) ?? [],
+  }));
+
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly throttler: AppThrottlerGuard,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    await this.throttler.limit(context);
+    const policy = this.policies.get(context);
+    if (policy.isPublic) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser }>();
+    const user = await this.authenticator.authenticate(request);
+    request.user = user;
+    if (policy.roles.length > 0 && !policy.roles.every((role) => user.roles.includes(role))) {
+      this.logger.warn({
+        event: 'authorization.denied',
+        userId: user.id,
+        required: policy.roles,
+        route: request.routeOptions.url,
+        msg: 'authorization denied',
+      });
+      throw new ForbiddenError(`This action requires the ${policy.roles.join(', ')} role`);
+    }
+    return true;
+  }
+}
+
+/** The handler's value, else the controller's (as `Reflector.getAllAndOverride` reads it). */
+function metadata<T>(key: string, handler: object, controller: object): T | undefined {
+  return (Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller)) as T | undefined;
+}
