@@ -64,7 +64,7 @@ export class AccountsService {
       if (!account) throw new NotFoundError('Account', accountId);
       if (account.balance + amount > MAX_BALANCE) throw new BalanceLimitError(accountId);
       const now = new Date();
-      await this.accounts.addToBalance(tx, accountId, amount, now);
+      await this.accounts.addToBalances(tx, [{ id: accountId, delta: amount }], now);
       const entry: LedgerEntry = { id: uuidv7(), type: 'deposit', fromAccountId: null, toAccountId: accountId, amount, currency: account.currency, createdAt: now };
       await this.ledger.append(tx, entry);
       return entry;

@@ -34,17 +34,23 @@ export class IdempotencyKeysRepository extends TypeOrmRepository<IdempotencyKey>
 
   /**
    * Stores the answer under the claim, in `tx` when given, only while `claim` still holds it
-   * (same token, still pending). False when it was taken over: nothing was written.
+   * (same token, still pending). False when it was taken over: nothing was written. One plain
+   * statement: inside a transfer it runs with both accounts locked.
    */
   async complete(claim: Claim, status: number, body: unknown, tx?: Tx): Promise<boolean> {
-    const manager = tx?.manager ?? this.orm.manager;
-    const result = await manager
-      .createQueryBuilder()
-      .update(IdempotencyKey)
-      .set({ status: 'done', responseStatus: status, responseBody: JSON.stringify(body) })
-      .where('id = :id AND claim_token = :token AND status = :pending', { id: claim.id, token: claim.token, pending: 'pending' })
-      .execute();
-    return Boolean(result.affected);
+    const sql =
+      "UPDATE idempotency_keys SET status = 'done', response_status = ?, response_body = ? WHERE id = ? AND claim_token = ? AND status = 'pending'";
+    const params = [status, JSON.stringify(body), claim.id, claim.token];
+    if (tx) {
+      if (!tx.manager.queryRunner) throw new Error('a unit of work has a query runner');
+      return Boolean((await tx.manager.queryRunner.query(sql, params, true)).affected);
+    }
+    const runner = this.orm.manager.connection.createQueryRunner();
+    try {
+      return Boolean((await runner.query(sql, params, true)).affected);
+    } finally {
+      await runner.release();
+    }
   }
 
   /** Gives the key back (the request may be retried under it), only while `claim` still holds it. */

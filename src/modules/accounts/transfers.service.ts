@@ -102,8 +102,14 @@ export class TransfersService {
       if (to.balance + input.amount > MAX_BALANCE) throw new BalanceLimitError(to.id);
 
       const now = new Date();
-      await this.accounts.addToBalance(tx, from.id, -input.amount, now);
-      await this.accounts.addToBalance(tx, to.id, input.amount, now);
+      await this.accounts.addToBalances(
+        tx,
+        [
+          { id: from.id, delta: -input.amount },
+          { id: to.id, delta: input.amount },
+        ],
+        now,
+      );
       const entry: LedgerEntry = {
         id: uuidv7(),
         type: 'transfer',
