@@ -375,9 +375,20 @@ async function compareAnswers(cases) {
 
 async function ledgerState(ids) {
   const marks = ids.map(() => '?').join(', ');
-  const rows = await direct.query(`SELECT id, balance FROM accounts WHERE id IN (${marks})`, ids);
+  const rows = await direct.query(`SELECT id, balance FROM accounts WHERE id IN (${marks}) ORDER BY id`, ids);
   const [{ n }] = await direct.query(`SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id IN (${marks})`, ids);
-  return { balances: rows.map((r) => Number(r.balance)), transfers: Number(n) };
+  const sums = new Map(ids.map((id) => [id, 0]));
+  for (const side of ['to_account_id', 'from_account_id']) {
+    const sign = side === 'to_account_id' ? 1 : -1;
+    const moved = await direct.query(`SELECT ${side} AS id, SUM(amount) AS total FROM transactions WHERE ${side} IN (${marks}) GROUP BY ${side}`, ids);
+    for (const row of moved) sums.set(row.id, sums.get(row.id) + sign * Number(row.total));
+  }
+  return {
+    balances: rows.map((r) => Number(r.balance)),
+    transfers: Number(n),
+    // accounts whose balance is not what their ledger rows (deposits in, transfers in and out) add up to
+    unreconciled: rows.filter((r) => Number(r.balance) !== sums.get(r.id)).length,
+  };
 }
 
 async function settledLedgerState(ids) {
@@ -529,8 +540,9 @@ try {
     report.scenarios.transfers = result;
     addRows('transfers', result, ['app', 'baseline', 'floor']);
     // the invariant, per server's set: the sum of balances is the deposits, none is negative, no
-    // 5xx (any would already invalidate the run), and every 201 has its ledger row: the rows are
-    // at least the 201s (warm-ups and the answer check included) and at most that plus the
+    // 5xx (any would already invalidate the run), every balance is what its ledger rows add up
+    // to (a transfer without its row, or a row without its transfer, shows), and there are at
+    // least as many rows as 201s (warm-ups and the answer check included), at most that plus the
     // requests in flight when each run stopped (autocannon drops their answers)
     result.invariant = {};
     for (const label of ['app', 'baseline']) {
@@ -548,11 +560,18 @@ try {
         rejected422: runs.reduce((n, r) => n + (r.statuses['422'] ?? 0) + (r.warmupStatuses['422'] ?? 0), 0),
         answered201,
         ledgerRows: state.transfers,
+        unreconciled: state.unreconciled,
       };
-      inv.holds = inv.total === inv.expected && inv.negative === 0 && inv.fiveXx === 0 && inv.ledgerRows >= answered201 && inv.ledgerRows <= answered201 + inFlight;
+      inv.holds =
+        inv.total === inv.expected &&
+        inv.negative === 0 &&
+        inv.fiveXx === 0 &&
+        inv.unreconciled === 0 &&
+        inv.ledgerRows >= answered201 &&
+        inv.ledgerRows <= answered201 + inFlight;
       if (!inv.holds) problems.push(`transfers invariant broken on ${label}'s accounts: ${JSON.stringify(inv)}`);
       result.invariant[label] = inv;
-      say(`  invariant (${label}'s accounts): sum ${total} of ${inv.expected}, ${inv.negative} negative, ${fiveXx} 5xx, ${inv.rejected422} 422, ${inv.ledgerRows} ledger rows for ${answered201} 201s: ${inv.holds ? 'holds' : 'BROKEN'}`);
+      say(`  invariant (${label}'s accounts): sum ${total} of ${inv.expected}, ${inv.negative} negative, ${fiveXx} 5xx, ${inv.rejected422} 422, ${inv.ledgerRows} ledger rows for ${answered201} 201s, ${inv.unreconciled} balance(s) off their ledger: ${inv.holds ? 'holds' : 'BROKEN'}`);
     }
   }
 
