@@ -409,8 +409,17 @@ async function settledLedgerState(ids) {
 
 const startedAt = new Date();
 const load0 = loadavg();
+const git = (() => {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    return `${commit}${changed ? ` + ${changed} uncommitted change(s) under src/` : ''}`;
+  } catch {
+    return 'unknown';
+  }
+})();
 say(`bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
-say(`database/cache: ${target}`);
+say(`app: dist/ (working tree at ${git}); database/cache: ${target}`);
 say(`pinning: ${pinning.note}`);
 say(
   `method: ${config.rounds} alternating round(s) per scenario, ${config.warmup} s warm-up + ${config.duration} s measured per server and round, ` +
@@ -419,7 +428,7 @@ say(
 say(`scenarios: ${[...selected].join(', ')}`);
 
 const servers = {};
-const report = { at: startedAt.toISOString(), node: process.version, target, pinning: pinning.note, config, scenarios: {} };
+const report = { at: startedAt.toISOString(), node: process.version, git, target, pinning: pinning.note, config, scenarios: {} };
 let exitCode = 0;
 try {
   servers.app = await start('app', 'app'); // migrates the fresh database
