@@ -42,12 +42,15 @@ class AuthGuard {
     this.publicHandlers = new WeakMap();
   }
 
-  async canActivate(context) {
+  /** Synchronous for public handlers: no promise where nothing is awaited. */
+  canActivate(context) {
     const handler = context.getHandler();
     let open = this.publicHandlers.get(handler);
     if (open === undefined) this.publicHandlers.set(handler, (open = Reflect.getMetadata(PUBLIC, handler) === true));
-    if (open) return true;
-    const request = context.switchToHttp().getRequest();
+    return open || this.authenticate(context.switchToHttp().getRequest());
+  }
+
+  async authenticate(request) {
     const user = await authenticate(this.verify, this.store.db, this.store.cache, request.headers.authorization);
     if (!user) throw new HttpRefusal(401, 'UNAUTHORIZED', 'The access token is invalid');
     request.user = user;

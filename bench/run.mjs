@@ -316,7 +316,13 @@ async function rounds(name, entries, specOf, connections = config.connections) {
   const medians = {};
   for (const entry of entries) {
     const mine = perRound.filter((r) => r.server === entry.label);
-    medians[entry.label] = { rps: median(mine.map((r) => r.rps)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)) };
+    medians[entry.label] = {
+      rps: median(mine.map((r) => r.rps)),
+      p50: median(mine.map((r) => r.p50)),
+      p99: median(mine.map((r) => r.p99)),
+      serverCpu: median(mine.map((r) => r.serverCpu)),
+      otherCpu: median(mine.map((r) => r.machineCpu - r.serverCpu - r.loadGeneratorCpu)),
+    };
   }
   return { connections, perRound, medians };
 }
@@ -504,6 +510,10 @@ try {
         'req/s': m?.rps ?? '-',
         'p50 ms': m?.p50 ?? '-',
         'p99 ms': m?.p99 ?? '-',
+        // a server well below 100 % of its CPU was held back; "other" is everything but the
+        // server and autocannon (MariaDB, Redis, other work on the machine)
+        'server CPU %': m?.serverCpu ?? '-',
+        'other CPU %': m?.otherCpu ?? '-',
         'app/baseline': label.startsWith('app') ? (ratio(m?.rps, result.medians.baseline?.rps) ?? '-') : '',
         'app/floor': label.startsWith('app') ? (ratio(m?.rps, result.medians.floor?.rps) ?? '-') : '',
       });
