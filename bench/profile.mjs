@@ -1,11 +1,14 @@
 // npm run bench:profile -- [read|live|transfers] : the built app under load with `node --cpu-prof`,
 // then where its CPU went: self time by package / source file and by function (top 25 each).
 // Same environment as bench/run.mjs (DATABASE_URL / REDIS_URL, or the embedded default); a fresh
-// database per run. PROFILE_SECONDS (default 10) and PROFILE_CONNECTIONS (default 50) override.
+// database per run. PROFILE_SECONDS (default 10) and PROFILE_CONNECTIONS (default 50) override;
+// PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools). A third table gives the
+// project's own functions (dist/src) with their inclusive time per request: what a call costs
+// with everything it calls (libraries, node, GC excluded).
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +64,7 @@ async function call(method, path, token, body) {
   return (await res.json()).data;
 }
 
+let requests = 0;
 const app = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', work, join(root, 'dist', 'src', 'main.js')], {
   cwd: work,
   env,
@@ -107,6 +111,7 @@ try {
     };
   } else throw new Error(`unknown scenario ${scenario} (read, live, transfers)`);
   const result = await autocannon({ ...load, connections, duration: seconds });
+  requests = result.requests.total;
   console.log(`${scenario}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`);
 } finally {
   app.kill('SIGTERM');
@@ -116,6 +121,7 @@ try {
 
 const file = readdirSync(work).find((name) => name.endsWith('.cpuprofile'));
 if (!file) throw new Error('no profile written');
+if (process.env.PROFILE_OUT) copyFileSync(join(work, file), process.env.PROFILE_OUT);
 report(JSON.parse(readFileSync(join(work, file), 'utf8')));
 rmSync(work, { recursive: true, force: true });
 
@@ -147,6 +153,28 @@ function report(profile) {
   console.log(`busy ${Math.round(busy / 1000)} ms of ${Math.round(total / 1000)} ms sampled`);
   console.table(top(byPlace));
   console.table(top(byFunction));
+
+  // inclusive time of the project's own functions: each sample counted once per function on its stack
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const inclusive = new Map();
+  for (const [nodeId, micros] of self) {
+    const seen = new Set();
+    for (let id = nodeId; id !== undefined; id = parent.get(id)) {
+      const { callFrame } = byId.get(id);
+      if (!callFrame.url.includes('/dist/src/')) continue;
+      const fn = `${callFrame.functionName || '(anonymous)'} ${placeOf(callFrame.url, '')}:${callFrame.lineNumber + 1}`;
+      if (seen.has(fn)) continue;
+      seen.add(fn);
+      inclusive.set(fn, (inclusive.get(fn) ?? 0) + micros);
+    }
+  }
+  console.table(
+    [...inclusive]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([name, micros]) => ({ name, 'µs per request': +(micros / Math.max(1, requests)).toFixed(2) })),
+  );
 }
 
 function placeOf(url, functionName) {

@@ -27,7 +27,7 @@ function contextFor(handler: keyof Routes, request: Partial<FastifyRequest> = {}
 describe('AccessGuard', () => {
   const user: AuthUser = { id: 'u1', roles: ['user'] };
   const authenticate = jest.fn((_request: FastifyRequest) => Promise.resolve(user));
-  const limit = jest.fn((_context: ExecutionContext) => Promise.resolve());
+  const limit = jest.fn((_context: ExecutionContext): Promise<void> | null => Promise.resolve());
   const guard = new AccessGuard({ authenticate, subjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
 
   beforeEach(() => jest.clearAllMocks());
@@ -37,6 +37,12 @@ describe('AccessGuard', () => {
     expect(limit).toHaveBeenCalledTimes(1);
     expect(authenticate).toHaveBeenCalledTimes(1);
     expect(limit.mock.invocationCallOrder[0]!).toBeLessThan(authenticate.mock.invocationCallOrder[0]!);
+  });
+
+  it('answers synchronously on a public route no limit applies to (the health probes)', () => {
+    limit.mockReturnValueOnce(null);
+    expect(guard.canActivate(contextFor('open'))).toBe(true);
+    expect(authenticate).not.toHaveBeenCalled();
   });
 
   it('counts a public route against the limit, and asks for no token there', async () => {

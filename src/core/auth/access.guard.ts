@@ -32,10 +32,18 @@ export class AccessGuard implements CanActivate {
     private readonly throttler: AppThrottlerGuard,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    await this.throttler.limit(context);
+  /**
+   * Synchronous where nothing needs waiting for (a public route no limit applies to, such as
+   * the health probes): Nest then skips its own await on the guard.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const limited = this.throttler.limit(context);
     const policy = this.policies.get(context);
-    if (policy.isPublic) return true;
+    if (limited === null) return policy.isPublic ? true : this.authorise(context, policy);
+    return limited.then(() => (policy.isPublic ? true : this.authorise(context, policy)));
+  }
+
+  private async authorise(context: ExecutionContext, policy: RoutePolicy): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser }>();
     const user = await this.authenticator.authenticate(request);
     request.user = user;

@@ -64,12 +64,16 @@ export class CacheAside implements OnModuleDestroy {
    * share a single load. `null` from the loader is cached for `CACHE_NEGATIVE_TTL`. Within one
    * request a key is read once: later reads get the same value (until `invalidate`).
    */
-  async get<T>(name: string, key: string, load: () => Promise<T | null>): Promise<T | null> {
+  get<T>(name: string, key: string, load: () => Promise<T | null>): Promise<T | null> {
     const context = requestContext.getStore();
-    const memo = context?.cacheMemo;
-    if (memo?.has(key)) return memo.get(key) as T | null;
-    const value = await this.lookUp(name, key, load);
-    if (context) (context.cacheMemo ??= new Map()).set(key, value);
+    if (context === undefined) return this.lookUp(name, key, load);
+    // the request's first read of the key, shared by its later reads (even while in flight)
+    const memo = (context.cacheMemo ??= new Map<string, Promise<unknown>>());
+    let value = memo.get(key) as Promise<T | null> | undefined;
+    if (value === undefined) {
+      value = this.lookUp(name, key, load);
+      memo.set(key, value);
+    }
     return value;
   }
 

@@ -6,10 +6,10 @@ export interface RequestContext {
   /** The request's child logger: every line it writes carries `requestId`. */
   log: Logger;
   /**
-   * Cache entries this request has read (`CacheAside`): a second read of one key in the same
-   * request (the access check, then the handler) costs nothing. Made on first use.
+   * Cache reads this request has made (`CacheAside`), by key: a second read of one key in the
+   * same request (the access check, then the handler) costs nothing. Made on first use.
    */
-  cacheMemo?: Map<string, unknown>;
+  cacheMemo?: Map<string, Promise<unknown>>;
 }
 
 /**

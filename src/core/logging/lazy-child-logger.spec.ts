@@ -23,4 +23,18 @@ describe('lazyChildLogger', () => {
       expect.objectContaining({ requestId: 'r-1', msg: 'again' }),
     ]);
   });
+
+  it('makes no child for a line below the level, and answers level questions as the parent would', () => {
+    const parent = pino({ level: 'info' }, new Writable({ write: (_chunk: Buffer, _e, done) => done() }));
+    const child = jest.spyOn(parent, 'child');
+    const logger = lazyChildLogger(parent, { requestId: 'r-2' });
+    logger.debug('dropped');
+    logger.trace({ x: 1 }, 'dropped');
+    expect(child).not.toHaveBeenCalled();
+    expect(logger.level).toBe('info');
+    expect(logger.isLevelEnabled('debug')).toBe(false);
+    expect(logger.bindings()).toMatchObject({ requestId: 'r-2' });
+    logger.error(new Error('boom'), 'kept');
+    expect(child).toHaveBeenCalledTimes(1);
+  });
 });

@@ -68,11 +68,18 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  /** Counts the request against every throttler of its route; 429 `RATE_LIMITED` over a limit. */
-  async limit(context: ExecutionContext): Promise<void> {
+  /**
+   * Counts the request against every throttler of its route; 429 `RATE_LIMITED` over a limit.
+   * Null, synchronously, when no throttler applies to the route (nothing to wait for).
+   */
+  limit(context: ExecutionContext): Promise<void> | null {
     this.planning = context;
     const active = this.plans.get(context);
     this.planning = null;
+    return active.length === 0 ? null : this.count(context, active);
+  }
+
+  private async count(context: ExecutionContext, active: ActiveThrottler[]): Promise<void> {
     for (const entry of active) {
       const ttl = typeof entry.ttl === 'number' ? entry.ttl : await resolve(context, entry.ttl);
       await this.handleRequest({

@@ -30,9 +30,9 @@ export class AccessAuthenticator extends Authenticator {
     return this.claimsOf(request)?.sub ?? null;
   }
 
-  async authenticate(request: FastifyRequest): Promise<AuthUser> {
+  authenticate(request: FastifyRequest): Promise<AuthUser> {
     const claims = this.claimsOf(request);
-    if (!claims) throw new UnauthorizedError('A valid access token is required');
+    if (!claims) return Promise.reject(new UnauthorizedError('A valid access token is required'));
     return this.userFor(claims);
   }
 
