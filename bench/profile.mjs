@@ -1,8 +1,9 @@
-// npm run bench:profile -- [read|live|transfers] : the built app under load with `node --cpu-prof`,
+// npm run bench:profile -- [read|live|ready|transfers] : the built app under load with `node --cpu-prof`,
 // then where its CPU went: self time by package / source file and by function (top 25 each).
 // Same environment as bench/run.mjs (DATABASE_URL / REDIS_URL, or the embedded default); a fresh
 // database per run. PROFILE_SECONDS (default 10) and PROFILE_CONNECTIONS (default 50) override;
-// PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools). A third table gives the
+// PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools); PROFILE_APP=<main.js> profiles
+// another build (an earlier commit's dist/src/main.js). A third table gives the
 // project's own functions (dist/src) with their inclusive time per request: what a call costs
 // with everything it calls (libraries, node, GC excluded).
 import autocannon from 'autocannon';
@@ -65,7 +66,7 @@ async function call(method, path, token, body) {
 }
 
 let requests = 0;
-const app = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', work, join(root, 'dist', 'src', 'main.js')], {
+const app = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', work, process.env.PROFILE_APP || join(root, 'dist', 'src', 'main.js')], {
   cwd: work,
   env,
   stdio: ['ignore', 'ignore', 'inherit'],
@@ -85,6 +86,7 @@ try {
   const auth = { authorization: `Bearer ${accessToken}` };
   let load;
   if (scenario === 'live') load = { url: `${base}/health/live` };
+  else if (scenario === 'ready') load = { url: `${base}/health/ready` };
   else if (scenario === 'read') load = { url: `${base}/api/v1/users/${user.id}`, headers: auth };
   else if (scenario === 'transfers') {
     const admin = await call('POST', '/api/v1/auth/login', undefined, { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD });
@@ -109,7 +111,7 @@ try {
         },
       ],
     };
-  } else throw new Error(`unknown scenario ${scenario} (read, live, transfers)`);
+  } else throw new Error(`unknown scenario ${scenario} (read, live, ready, transfers)`);
   const result = await autocannon({ ...load, connections, duration: seconds });
   requests = result.requests.total;
   console.log(`${scenario}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`);

@@ -148,7 +148,8 @@ function freePort() {
 }
 
 const SCRIPTS = {
-  app: join(root, 'dist', 'src', 'main.js'),
+  // BENCH_APP: another build's entry point (an earlier commit's dist/src/main.js), for before/after figures
+  app: process.env.BENCH_APP || join(root, 'dist', 'src', 'main.js'),
   baseline: join(root, 'bench', 'baseline.mjs'),
   floor: join(root, 'bench', 'floor.mjs'),
 };
