@@ -39,6 +39,14 @@ const CONTENDED_ERRNOS = new Set([1205, 1213]);
 
 const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1969, 2002, 2003, 2006, 2013, 3024]);
 
+/**
+ * What the drivers throw, without a code, at a request that reaches the database after its pool
+ * or connection was closed (a request still in flight while the process stops): mysql2's pool,
+ * TypeORM's MySQL driver without a pool, better-sqlite3's closed handle. The database is
+ * unavailable to this process: 503, not 500.
+ */
+const CLOSED_MESSAGES = [/^Pool is closed\.$/, /^Connection is not established with \w+ database$/, /^The database connection is not open$/];
+
 interface DriverErrorShape {
   code?: unknown;
   errno?: unknown;
@@ -95,6 +103,7 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
   const code = typeof driver.code === 'string' ? driver.code : '';
   if (UNAVAILABLE_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
   if (typeof driver.errno === 'number' && UNAVAILABLE_ERRNOS.has(driver.errno)) return true;
+  if (typeof driver.message === 'string' && CLOSED_MESSAGES.some((closed) => closed.test(driver.message as string))) return true;
   // TypeORM's own wording when a query needs a connection it does not have
   return (
     typeof (error as DriverErrorShape).name === 'string' &&

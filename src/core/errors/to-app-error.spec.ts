@@ -1,5 +1,5 @@
 import { BadRequestException, HttpException, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, TypeORMError } from 'typeorm';
 import { ConflictError, ValidationError } from './app-error';
 import { toAppError } from './to-app-error';
 
@@ -39,6 +39,19 @@ describe('toAppError', () => {
     [{ code: 'SQLITE_CANTOPEN_ISDIR' }],
   ])('maps a lost or contended database (%j) to 503', (driverError) => {
     expect(toAppError(driverFailure(driverError))).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it.each([
+    // mysql2's pool, TypeORM's MySQL driver and better-sqlite3 once closed (a request still in flight at shutdown)
+    [new Error('Pool is closed.')],
+    [new TypeORMError('Connection is not established with mysql database')],
+    [new TypeError('The database connection is not open')],
+  ])('maps a database closed under a request (%s) to 503', (error) => {
+    expect(toAppError(error)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it('does not take any error mentioning a pool for a closed database', () => {
+    expect(toAppError(new Error('Pool is closed. Also: something else'))).toMatchObject({ status: 500 });
   });
 
   it.each([[{ code: 'SQLITE_CONSTRAINT_CHECK' }], [{ code: 'SQLITE_BUSYNESS' }], [{ code: 'SQLITE_ERROR' }]])(
