@@ -47,11 +47,14 @@ app.get('/api/v1/users/:id', async (request, reply) => {
   const caller = await authenticate(verify, db, cache, request.headers.authorization);
   if (!caller) return unauthorized(request, reply);
   const id = request.params.id;
-  if (!UUID.test(id)) return reply.code(400).send(errorBody(request.id, 'VALIDATION_ERROR', 'The request is not valid', { id: ['id must be a UUID'] }));
+  if (!UUID.test(id))
+    return reply.code(400).send(errorBody(request.id, 'VALIDATION_ERROR', 'The request is not valid', { id: ['id must be a UUID'] }));
   const wanted = id.toLowerCase();
-  if (wanted !== caller.id && !caller.roles.includes('admin')) return reply.code(403).send(errorBody(request.id, 'FORBIDDEN', 'You may only access your own user'));
+  if (wanted !== caller.id && !caller.roles.includes('admin'))
+    return reply.code(403).send(errorBody(request.id, 'FORBIDDEN', 'You may only access your own user'));
   const user = wanted === caller.id ? caller : await loadUser(db, cache, wanted);
-  if (!user) return reply.code(404).send(errorBody(request.id, 'NOT_FOUND', `User ${wanted} was not found`, { resource: 'User', id: wanted }));
+  if (!user)
+    return reply.code(404).send(errorBody(request.id, 'NOT_FOUND', `User ${wanted} was not found`, { resource: 'User', id: wanted }));
   return { data: toUserResponse(user), meta: meta(request.id) };
 });
 
@@ -68,9 +71,12 @@ const BACKOFF_STEP_MS = 20;
 
 function transferInputProblem(body) {
   const fields = {};
-  for (const key of Object.keys(body)) if (key !== 'fromAccountId' && key !== 'toAccountId' && key !== 'amount') fields[key] = [`property ${key} should not exist`];
-  for (const key of ['fromAccountId', 'toAccountId']) if (typeof body[key] !== 'string' || !UUID.test(body[key])) fields[key] = [`${key} must be a UUID`];
-  if (!Number.isSafeInteger(body.amount) || body.amount < 1 || body.amount > MAX_AMOUNT) fields.amount = ['amount must be an integer from 1 to 10^15'];
+  for (const key of Object.keys(body))
+    if (key !== 'fromAccountId' && key !== 'toAccountId' && key !== 'amount') fields[key] = [`property ${key} should not exist`];
+  for (const key of ['fromAccountId', 'toAccountId'])
+    if (typeof body[key] !== 'string' || !UUID.test(body[key])) fields[key] = [`${key} must be a UUID`];
+  if (!Number.isSafeInteger(body.amount) || body.amount < 1 || body.amount > MAX_AMOUNT)
+    fields.amount = ['amount must be an integer from 1 to 10^15'];
   if (Object.keys(fields).length === 0 && body.fromAccountId.toLowerCase() === body.toAccountId.toLowerCase()) {
     fields.toAccountId = ['toAccountId must differ from fromAccountId'];
   }
@@ -83,19 +89,26 @@ function check(actor, fromId, toId, amount, rows) {
   const to = rows.find((row) => row.id === toId);
   if (!from) throw new Refusal(404, 'NOT_FOUND', `Account ${fromId} was not found`, { resource: 'Account', id: fromId });
   if (!to) throw new Refusal(404, 'NOT_FOUND', `Account ${toId} was not found`, { resource: 'Account', id: toId });
-  if (from.owner_id !== actor.id && !actor.roles.includes('admin')) throw new Refusal(403, 'FORBIDDEN', 'You may only move money out of your own accounts');
+  if (from.owner_id !== actor.id && !actor.roles.includes('admin'))
+    throw new Refusal(403, 'FORBIDDEN', 'You may only move money out of your own accounts');
   if (from.currency !== to.currency) {
-    throw new Refusal(422, 'CURRENCY_MISMATCH', `Cannot move ${from.currency} into a ${to.currency} account`, { fromCurrency: from.currency, toCurrency: to.currency });
+    throw new Refusal(422, 'CURRENCY_MISMATCH', `Cannot move ${from.currency} into a ${to.currency} account`, {
+      fromCurrency: from.currency,
+      toCurrency: to.currency,
+    });
   }
-  if (Number(from.balance) < amount) throw new Refusal(422, 'INSUFFICIENT_FUNDS', 'The source account has too little money for this transfer', { accountId: from.id });
-  if (Number(to.balance) + amount > Number.MAX_SAFE_INTEGER) throw new Refusal(422, 'BALANCE_LIMIT', 'The balance would exceed 2^53 - 1 minor units', { accountId: to.id });
+  if (Number(from.balance) < amount)
+    throw new Refusal(422, 'INSUFFICIENT_FUNDS', 'The source account has too little money for this transfer', { accountId: from.id });
+  if (Number(to.balance) + amount > Number.MAX_SAFE_INTEGER)
+    throw new Refusal(422, 'BALANCE_LIMIT', 'The balance would exceed 2^53 - 1 minor units', { accountId: to.id });
   return { from, to };
 }
 
 const LOCK_SQL = 'SELECT id, owner_id, currency, balance FROM accounts WHERE id IN (?, ?) ORDER BY id';
 const DEBIT_SQL = 'UPDATE accounts SET balance = balance - ?, updated_at = ? WHERE id = ?';
 const CREDIT_SQL = 'UPDATE accounts SET balance = balance + ?, updated_at = ? WHERE id = ?';
-const LEDGER_SQL = 'INSERT INTO transactions (id, type, from_account_id, to_account_id, amount, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+const LEDGER_SQL =
+  'INSERT INTO transactions (id, type, from_account_id, to_account_id, amount, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 /**
  * One transaction: both rows locked in id order by one statement, the checks, debit, credit,
@@ -110,7 +123,15 @@ async function transferMysql(actor, fromId, toId, amount) {
       const [rows] = await connection.query(`${LOCK_SQL} FOR UPDATE`, [fromId, toId]);
       const { from, to } = check(actor, fromId, toId, amount, rows);
       const now = new Date();
-      const entry = { id: uuidv7(), type: 'transfer', fromAccountId: from.id, toAccountId: to.id, amount, currency: from.currency, createdAt: now.toISOString() };
+      const entry = {
+        id: uuidv7(),
+        type: 'transfer',
+        fromAccountId: from.id,
+        toAccountId: to.id,
+        amount,
+        currency: from.currency,
+        createdAt: now.toISOString(),
+      };
       await connection.query(DEBIT_SQL, [amount, now, from.id]);
       await connection.query(CREDIT_SQL, [amount, now, to.id]);
       await connection.query(LEDGER_SQL, [entry.id, entry.type, entry.fromAccountId, entry.toAccountId, amount, entry.currency, now]);
@@ -139,7 +160,15 @@ const transferSqliteOnce =
     const { from, to } = check(actor, fromId, toId, amount, db.prepared(LOCK_SQL).all(fromId, toId));
     const now = new Date();
     const at = sqliteDatetime(now);
-    const entry = { id: uuidv7(), type: 'transfer', fromAccountId: from.id, toAccountId: to.id, amount, currency: from.currency, createdAt: now.toISOString() };
+    const entry = {
+      id: uuidv7(),
+      type: 'transfer',
+      fromAccountId: from.id,
+      toAccountId: to.id,
+      amount,
+      currency: from.currency,
+      createdAt: now.toISOString(),
+    };
     db.prepared(DEBIT_SQL).run(amount, at, from.id);
     db.prepared(CREDIT_SQL).run(amount, at, to.id);
     db.prepared(LEDGER_SQL).run(entry.id, entry.type, entry.fromAccountId, entry.toAccountId, amount, entry.currency, at);
@@ -166,7 +195,8 @@ app.post('/api/v1/transfers', async (request, reply) => {
   const fields = transferInputProblem(request.body);
   if (fields) return reply.code(400).send(errorBody(request.id, 'VALIDATION_ERROR', 'The request is not valid', fields));
   // idempotency keys are not part of the benchmarked work: refused rather than silently ignored
-  if (request.headers['idempotency-key'] !== undefined) return reply.code(501).send(errorBody(request.id, 'NOT_IMPLEMENTED', 'Not in the baseline'));
+  if (request.headers['idempotency-key'] !== undefined)
+    return reply.code(501).send(errorBody(request.id, 'NOT_IMPLEMENTED', 'Not in the baseline'));
   const fromId = request.body.fromAccountId.toLowerCase();
   const toId = request.body.toAccountId.toLowerCase();
   try {
@@ -181,7 +211,9 @@ app.post('/api/v1/transfers', async (request, reply) => {
 app.setErrorHandler((error, request, reply) => {
   const status = error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status === 500) request.log.error(error);
-  return reply.code(status).send(errorBody(request.id, status === 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', status === 500 ? 'Internal error' : error.message));
+  return reply
+    .code(status)
+    .send(errorBody(request.id, status === 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', status === 500 ? 'Internal error' : error.message));
 });
 
 await app.listen({ port, host: '127.0.0.1' });
@@ -191,4 +223,3 @@ process.on('SIGTERM', () => {
     .then(() => Promise.all([db.close(), cache.close()]))
     .finally(() => process.exit(0));
 });
-

@@ -176,7 +176,14 @@ export async function loadUser(db, cache, id) {
 }
 
 /** What a client sees of a user (toUserResponse): every field named. */
-export const toUserResponse = (user) => ({ id: user.id, email: user.email, name: user.name, roles: user.roles, createdAt: user.createdAt, updatedAt: user.updatedAt });
+export const toUserResponse = (user) => ({
+  id: user.id,
+  email: user.email,
+  name: user.name,
+  roles: user.roles,
+  createdAt: user.createdAt,
+  updatedAt: user.updatedAt,
+});
 
 /**
  * Who the request is, or null for a 401: the bearer token verified, then the caller's current

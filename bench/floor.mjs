@@ -67,7 +67,9 @@ class EnvelopeFilter {
     const reply = host.switchToHttp().getResponse();
     if (error instanceof HttpRefusal) return reply.code(error.status).send(errorBody(request.id, error.code, error.message, error.details));
     const status = typeof error.getStatus === 'function' ? error.getStatus() : 500;
-    return reply.code(status).send(errorBody(request.id, status === 404 ? 'NOT_FOUND' : 'INTERNAL_ERROR', status === 404 ? 'Not found' : 'Internal error'));
+    return reply
+      .code(status)
+      .send(errorBody(request.id, status === 404 ? 'NOT_FOUND' : 'INTERNAL_ERROR', status === 404 ? 'Not found' : 'Internal error'));
   }
 }
 Catch()(EnvelopeFilter);
@@ -82,7 +84,8 @@ class UsersController {
     if (!UUID.test(id)) throw new HttpRefusal(400, 'VALIDATION_ERROR', 'The request is not valid', { id: ['id must be a UUID'] });
     const caller = request.user;
     const wanted = id.toLowerCase();
-    if (wanted !== caller.id && !caller.roles.includes('admin')) throw new HttpRefusal(403, 'FORBIDDEN', 'You may only access your own user');
+    if (wanted !== caller.id && !caller.roles.includes('admin'))
+      throw new HttpRefusal(403, 'FORBIDDEN', 'You may only access your own user');
     const user = wanted === caller.id ? caller : await loadUser(this.store.db, this.store.cache, wanted);
     if (!user) throw new HttpRefusal(404, 'NOT_FOUND', `User ${wanted} was not found`, { resource: 'User', id: wanted });
     return toUserResponse(user);
@@ -123,7 +126,10 @@ Module({
   ],
 })(FloorModule);
 
-const app = await NestFactory.create(FloorModule, new FastifyAdapter({ genReqId: requestIdOf, keepAliveTimeout: 72_000 }), { logger: false, bodyParser: false });
+const app = await NestFactory.create(FloorModule, new FastifyAdapter({ genReqId: requestIdOf, keepAliveTimeout: 72_000 }), {
+  logger: false,
+  bodyParser: false,
+});
 app
   .getHttpAdapter()
   .getInstance()

@@ -66,13 +66,17 @@ async function call(method, path, token, body) {
 }
 
 let requests = 0;
-const app = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', work, process.env.PROFILE_APP || join(root, 'dist', 'src', 'main.js')], {
-  cwd: work,
-  env,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const app = spawn(
+  process.execPath,
+  ['--cpu-prof', '--cpu-prof-dir', work, process.env.PROFILE_APP || join(root, 'dist', 'src', 'main.js')],
+  {
+    cwd: work,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 try {
-  for (const deadline = Date.now() + 30_000; ; ) {
+  for (const deadline = Date.now() + 30_000; ;) {
     try {
       if ((await fetch(`${base}/health/live`)).ok) break;
     } catch {
@@ -81,7 +85,11 @@ try {
     if (Date.now() > deadline) throw new Error('the app did not come up');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const user = await call('POST', '/api/v1/auth/register', undefined, { email: `profile-${id}@example.com`, password: 'profile-password-1', name: 'Profile' });
+  const user = await call('POST', '/api/v1/auth/register', undefined, {
+    email: `profile-${id}@example.com`,
+    password: 'profile-password-1',
+    name: 'Profile',
+  });
   const { accessToken } = await call('POST', '/api/v1/auth/login', undefined, { email: user.email, password: 'profile-password-1' });
   const auth = { authorization: `Bearer ${accessToken}` };
   let load;
@@ -106,7 +114,10 @@ try {
           setupRequest: (request) => {
             const from = Math.floor(Math.random() * ids.length);
             const to = (from + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length;
-            return { ...request, body: JSON.stringify({ fromAccountId: ids[from], toAccountId: ids[to], amount: 1 + Math.floor(Math.random() * 50) }) };
+            return {
+              ...request,
+              body: JSON.stringify({ fromAccountId: ids[from], toAccountId: ids[to], amount: 1 + Math.floor(Math.random() * 50) }),
+            };
           },
         },
       ],
@@ -151,7 +162,7 @@ function report(profile) {
     [...map]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 25)
-      .map(([name, micros]) => ({ name, 'ms': Math.round(micros / 1000), '% of busy': +((micros / busy) * 100).toFixed(1) }));
+      .map(([name, micros]) => ({ name, ms: Math.round(micros / 1000), '% of busy': +((micros / busy) * 100).toFixed(1) }));
   console.log(`busy ${Math.round(busy / 1000)} ms of ${Math.round(total / 1000)} ms sampled`);
   console.table(top(byPlace));
   console.table(top(byFunction));

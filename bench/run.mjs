@@ -44,8 +44,14 @@ const config = {
   deepConnections: 4,
 };
 const ALL_SCENARIOS = ['read', 'live', 'ready', 'transfers', 'deep', 'memory'];
-const selected = new Set((process.env.BENCH_SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
-for (const name of selected) if (!ALL_SCENARIOS.includes(name)) throw new Error(`BENCH_SCENARIOS: unknown scenario "${name}" (known: ${ALL_SCENARIOS.join(', ')})`);
+const selected = new Set(
+  (process.env.BENCH_SCENARIOS || ALL_SCENARIOS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+for (const name of selected)
+  if (!ALL_SCENARIOS.includes(name)) throw new Error(`BENCH_SCENARIOS: unknown scenario "${name}" (known: ${ALL_SCENARIOS.join(', ')})`);
 if (config.deepDepth % config.deepLimit !== 0 || config.deepDepth + config.deepLimit > config.deepRows) {
   throw new Error('BENCH_DEEP_DEPTH must be a multiple of 50 and leave a full page below it in BENCH_DEEP_ROWS');
 }
@@ -78,7 +84,11 @@ function pin() {
   const load = allowed.slice(0, half).join(',');
   const servers = allowed.slice(half).join(',');
   execFileSync('taskset', ['-a', '-cp', load, String(process.pid)], { stdio: 'ignore' });
-  return { servers, load, note: `servers on CPU ${servers}, load generator (autocannon, this process) on CPU ${load}; MariaDB and Redis not pinned` };
+  return {
+    servers,
+    load,
+    note: `servers on CPU ${servers}, load generator (autocannon, this process) on CPU ${load}; MariaDB and Redis not pinned`,
+  };
 }
 const pinning = pin();
 
@@ -158,7 +168,9 @@ async function start(label, kind, extraEnv = {}) {
   const port = await freePort();
   const logFile = join(work, `${label.replace(/\W+/g, '-')}.log`);
   const fd = openSync(logFile, 'a');
-  const [command, args] = pinning.servers ? ['taskset', ['-c', pinning.servers, process.execPath, SCRIPTS[kind]]] : [process.execPath, [SCRIPTS[kind]]];
+  const [command, args] = pinning.servers
+    ? ['taskset', ['-c', pinning.servers, process.execPath, SCRIPTS[kind]]]
+    : [process.execPath, [SCRIPTS[kind]]];
   // taskset execs node: the child's pid is the server's (RSS is read from /proc/<pid>)
   const child = spawn(command, args, { cwd: work, env: { ...env, ...extraEnv, PORT: String(port) }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -230,7 +242,11 @@ function rssOf(pid) {
 async function api(server, method, path, token, body) {
   const headers = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${server.label} ${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
@@ -259,7 +275,14 @@ async function load(server, spec, seconds, connections, what) {
     url: `http://127.0.0.1:${server.port}`,
     connections,
     duration: seconds,
-    requests: [{ method: spec.method ?? 'GET', path: spec.path, headers: spec.headers ?? {}, ...(spec.setupRequest ? { setupRequest: spec.setupRequest } : {}) }],
+    requests: [
+      {
+        method: spec.method ?? 'GET',
+        path: spec.path,
+        headers: spec.headers ?? {},
+        ...(spec.setupRequest ? { setupRequest: spec.setupRequest } : {}),
+      },
+    ],
   });
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]));
   const unexpected = Object.entries(statuses).filter(([code]) => !(code.startsWith('2') || spec.allowed?.includes(Number(code))));
@@ -371,7 +394,16 @@ async function compareAnswers(cases) {
         if (answer.shape !== reference.shape) notes.push('body shape differs');
         if (notes.length) warnings.push(`${route}: ${answer.server} ${notes.join('; ')} (against ${reference.server})`);
       }
-      rows.push({ route, server: answer.server, status: answer.status, headerNames: answer.names.join(' '), headers: answer.names.length, headerBytes: answer.headerBytes, bodyBytes: answer.bodyBytes, same: notes.length ? notes.join('; ') : answer === reference ? '(reference)' : 'yes' });
+      rows.push({
+        route,
+        server: answer.server,
+        status: answer.status,
+        headerNames: answer.names.join(' '),
+        headers: answer.names.length,
+        headerBytes: answer.headerBytes,
+        bodyBytes: answer.bodyBytes,
+        same: notes.length ? notes.join('; ') : answer === reference ? '(reference)' : 'yes',
+      });
     }
   }
   return rows;
@@ -383,11 +415,17 @@ async function compareAnswers(cases) {
 async function ledgerState(ids) {
   const marks = ids.map(() => '?').join(', ');
   const rows = await direct.query(`SELECT id, balance FROM accounts WHERE id IN (${marks}) ORDER BY id`, ids);
-  const [{ n }] = await direct.query(`SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id IN (${marks})`, ids);
+  const [{ n }] = await direct.query(
+    `SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id IN (${marks})`,
+    ids,
+  );
   const sums = new Map(ids.map((id) => [id, 0]));
   for (const side of ['to_account_id', 'from_account_id']) {
     const sign = side === 'to_account_id' ? 1 : -1;
-    const moved = await direct.query(`SELECT ${side} AS id, SUM(amount) AS total FROM transactions WHERE ${side} IN (${marks}) GROUP BY ${side}`, ids);
+    const moved = await direct.query(
+      `SELECT ${side} AS id, SUM(amount) AS total FROM transactions WHERE ${side} IN (${marks}) GROUP BY ${side}`,
+      ids,
+    );
     for (const row of moved) sums.set(row.id, sums.get(row.id) + sign * Number(row.total));
   }
   return {
@@ -401,7 +439,7 @@ async function ledgerState(ids) {
 async function settledLedgerState(ids) {
   // transfers still in flight when autocannon stopped may commit after it: poll until two reads agree
   let state = await ledgerState(ids);
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const again = await ledgerState(ids);
     if (JSON.stringify(again) === JSON.stringify(state)) return state;
@@ -419,13 +457,17 @@ const load0 = loadavg();
 const git = (() => {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean).length;
     return `${commit}${changed ? ` + ${changed} uncommitted change(s) under src/` : ''}`;
   } catch {
     return 'unknown';
   }
 })();
-say(`bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+say(
+  `bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+);
 say(`app: dist/ (working tree at ${git}); database/cache: ${target}`);
 say(`pinning: ${pinning.note}`);
 say(
@@ -446,9 +488,12 @@ try {
   const appServer = servers.app;
 
   const password = 'bench-password-1';
-  const user = (await api(appServer, 'POST', '/api/v1/auth/register', null, { email: `bench-${runId}@example.com`, password, name: 'Bench' })).data;
+  const user = (
+    await api(appServer, 'POST', '/api/v1/auth/register', null, { email: `bench-${runId}@example.com`, password, name: 'Bench' })
+  ).data;
   const { accessToken } = (await api(appServer, 'POST', '/api/v1/auth/login', null, { email: user.email, password })).data;
-  const adminToken = (await api(appServer, 'POST', '/api/v1/auth/login', null, { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD })).data.accessToken;
+  const adminToken = (await api(appServer, 'POST', '/api/v1/auth/login', null, { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }))
+    .data.accessToken;
   const auth = { authorization: `Bearer ${accessToken}` };
 
   const createAccounts = async (count, label, deposit) => {
@@ -478,10 +523,18 @@ try {
   const cases = [
     {
       route: 'GET /api/v1/users/:id',
-      requests: ['app', 'baseline', 'floor', 'appRateLimited'].filter((k) => servers[k]).map((k) => ({ server: servers[k], method: 'GET', path: readPath, headers: auth })),
+      requests: ['app', 'baseline', 'floor', 'appRateLimited']
+        .filter((k) => servers[k])
+        .map((k) => ({ server: servers[k], method: 'GET', path: readPath, headers: auth })),
     },
-    { route: 'GET /health/live', requests: ['app', 'baseline', 'floor'].map((k) => ({ server: servers[k], method: 'GET', path: '/health/live' })) },
-    { route: 'GET /health/ready', requests: ['app', 'baseline'].map((k) => ({ server: servers[k], method: 'GET', path: '/health/ready' })) },
+    {
+      route: 'GET /health/live',
+      requests: ['app', 'baseline', 'floor'].map((k) => ({ server: servers[k], method: 'GET', path: '/health/live' })),
+    },
+    {
+      route: 'GET /health/ready',
+      requests: ['app', 'baseline'].map((k) => ({ server: servers[k], method: 'GET', path: '/health/ready' })),
+    },
   ];
   if (selected.has('transfers')) {
     cases.push({
@@ -489,7 +542,13 @@ try {
       requests: ['app', 'baseline'].map((k) => {
         transferChecks[k] += 1;
         const ids = transferSets[k];
-        return { server: servers[k], method: 'POST', path: '/api/v1/transfers', headers: jsonHeaders, body: JSON.stringify({ fromAccountId: ids[0], toAccountId: ids[1], amount: 1 }) };
+        return {
+          server: servers[k],
+          method: 'POST',
+          path: '/api/v1/transfers',
+          headers: jsonHeaders,
+          body: JSON.stringify({ fromAccountId: ids[0], toAccountId: ids[1], amount: 1 }),
+        };
       }),
     });
   }
@@ -498,7 +557,9 @@ try {
   say('\nanswers compared (app is the reference; headers = header lines; bytes as sent):');
   console.table(comparison, ['route', 'server', 'status', 'headers', 'headerBytes', 'bodyBytes', 'same']);
   say(`header lines of the app's cached read: ${comparison[0]?.headerNames}`);
-  for (const row of comparison) if (row.route === 'POST /api/v1/transfers' && row.status !== 201) problems.push(`answer check: ${row.server} transfer gave ${row.status}`);
+  for (const row of comparison)
+    if (row.route === 'POST /api/v1/transfers' && row.status !== 201)
+      problems.push(`answer check: ${row.server} transfer gave ${row.status}`);
 
   const readSpec = { path: readPath, headers: auth };
   const table = [];
@@ -547,7 +608,9 @@ try {
   }
 
   if (selected.has('transfers')) {
-    say(`\ncontended transfers POST /api/v1/transfers (${config.transferAccounts} accounts per server, ${config.transferConnections} connections; floor: -):`);
+    say(
+      `\ncontended transfers POST /api/v1/transfers (${config.transferAccounts} accounts per server, ${config.transferConnections} connections; floor: -):`,
+    );
     const entries = ['app', 'baseline'].map((k) => ({ label: k, server: servers[k] }));
     const specOf = (entry) => ({
       method: 'POST',
@@ -591,7 +654,9 @@ try {
         inv.ledgerRows <= answered201 + inFlight;
       if (!inv.holds) problems.push(`transfers invariant broken on ${label}'s accounts: ${JSON.stringify(inv)}`);
       result.invariant[label] = inv;
-      say(`  invariant (${label}'s accounts): sum ${total} of ${inv.expected}, ${inv.negative} negative, ${fiveXx} 5xx, ${inv.rejected422} 422, ${inv.ledgerRows} ledger rows for ${answered201} 201s, ${inv.unreconciled} balance(s) off their ledger: ${inv.holds ? 'holds' : 'BROKEN'}`);
+      say(
+        `  invariant (${label}'s accounts): sum ${total} of ${inv.expected}, ${inv.negative} negative, ${fiveXx} 5xx, ${inv.rejected422} 422, ${inv.ledgerRows} ledger rows for ${answered201} 201s, ${inv.unreconciled} balance(s) off their ledger: ${inv.holds ? 'holds' : 'BROKEN'}`,
+      );
     }
   }
 
@@ -605,7 +670,9 @@ try {
       await stop(servers[key]);
       servers[key] = null;
     }
-    say(`\nmemory under the cached read (${config.memoryConnections} connections, ${config.memorySeconds} s; fresh processes, app then baseline):`);
+    say(
+      `\nmemory under the cached read (${config.memoryConnections} connections, ${config.memorySeconds} s; fresh processes, app then baseline):`,
+    );
     const memory = {};
     for (const kind of ['app', 'baseline']) {
       const server = await start(`${kind} (memory)`, kind);
@@ -638,7 +705,9 @@ try {
         rps: measured.rps,
         samplesMb: samples.map(mb),
       };
-      say(`  ${kind.padEnd(9)} idle ${memory[kind].idleMb} MB, start ${memory[kind].startMb}, peak ${memory[kind].peakMb}, middle third ${memory[kind].middleThirdMb}, last third ${memory[kind].lastThirdMb} (${memory[kind].flat ? 'flat' : 'NOT flat'}), ${measured.rps} req/s`);
+      say(
+        `  ${kind.padEnd(9)} idle ${memory[kind].idleMb} MB, start ${memory[kind].startMb}, peak ${memory[kind].peakMb}, middle third ${memory[kind].middleThirdMb}, last third ${memory[kind].lastThirdMb} (${memory[kind].flat ? 'flat' : 'NOT flat'}), ${measured.rps} req/s`,
+      );
     }
     memory.peakRatio = ratio(memory.app.peakMb, memory.baseline.peakMb);
     memory.lastThirdRatio = ratio(memory.app.lastThirdMb, memory.baseline.lastThirdMb);
@@ -650,20 +719,33 @@ try {
   console.table(table);
   const s = report.scenarios;
   const targets = [];
-  const check = (name, value, goal, met) => targets.push({ target: name, value: value ?? '-', goal, status: value == null ? '-' : met ? 'met' : 'MISSED' });
+  const check = (name, value, goal, met) =>
+    targets.push({ target: name, value: value ?? '-', goal, status: value == null ? '-' : met ? 'met' : 'MISSED' });
   if (s.read) {
     const m = s.read.medians;
     check('cached read: app / baseline req/s', ratio(m.app.rps, m.baseline.rps), '>= 0.70', ratio(m.app.rps, m.baseline.rps) >= 0.7);
     check('cached read: app / floor req/s', ratio(m.app.rps, m.floor.rps), '>= 0.90', ratio(m.app.rps, m.floor.rps) >= 0.9);
-    check('cached read, rate limit on: app / baseline (info)', ratio(m['app (rate limit on)'].rps, m.baseline.rps), '(default config)', true);
+    check(
+      'cached read, rate limit on: app / baseline (info)',
+      ratio(m['app (rate limit on)'].rps, m.baseline.rps),
+      '(default config)',
+      true,
+    );
   }
   if (s.transfers) {
     const m = s.transfers.medians;
     check('transfers: app / baseline transfers/s', ratio(m.app.rps, m.baseline.rps), '>= 0.80', ratio(m.app.rps, m.baseline.rps) >= 0.8);
     check('transfers: app p99 / baseline p99', ratio(m.app.p99, m.baseline.p99), '<= 1.5', ratio(m.app.p99, m.baseline.p99) <= 1.5);
-    for (const [label, inv] of Object.entries(s.transfers.invariant)) check(`transfers: invariant (${label}'s accounts)`, inv.holds ? 'holds' : 'BROKEN', 'holds', inv.holds);
+    for (const [label, inv] of Object.entries(s.transfers.invariant))
+      check(`transfers: invariant (${label}'s accounts)`, inv.holds ? 'holds' : 'BROKEN', 'holds', inv.holds);
   }
-  if (s.live) check('liveness: app / baseline req/s', ratio(s.live.medians.app.rps, s.live.medians.baseline.rps), '>= 0.60', ratio(s.live.medians.app.rps, s.live.medians.baseline.rps) >= 0.6);
+  if (s.live)
+    check(
+      'liveness: app / baseline req/s',
+      ratio(s.live.medians.app.rps, s.live.medians.baseline.rps),
+      '>= 0.60',
+      ratio(s.live.medians.app.rps, s.live.medians.baseline.rps) >= 0.6,
+    );
   if (s.deep) check(`history page at depth ${config.deepDepth}: deep / first ms`, s.deep.ratio, '<= 1.2', s.deep.ratio <= 1.2);
   if (s.memory) {
     check('memory: app / baseline peak RSS', s.memory.peakRatio, '<= 1.5', s.memory.peakRatio <= 1.5);
@@ -744,13 +826,17 @@ async function deepPages(app, token) {
     for (let start = 0; start < deepRows; start += 5000) {
       const batch = [];
       for (let i = start; i < Math.min(deepRows, start + 5000); i++) batch.push(row(i));
-      await direct.query('INSERT INTO transactions (id, type, from_account_id, to_account_id, amount, currency, created_at) VALUES ?', [batch]);
+      await direct.query('INSERT INTO transactions (id, type, from_account_id, to_account_id, amount, currency, created_at) VALUES ?', [
+        batch,
+      ]);
     }
     await direct.query('UPDATE accounts SET balance = ? WHERE id = ?', [Math.ceil(deepRows / 2) - Math.floor(deepRows / 2), account]);
     await direct.query('UPDATE accounts SET balance = ? WHERE id = ?', [Math.floor(deepRows / 2), sink]);
     await direct.query('ANALYZE TABLE transactions');
   } else {
-    const insert = direct.db.prepare('INSERT INTO transactions (id, type, from_account_id, to_account_id, amount, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insert = direct.db.prepare(
+      'INSERT INTO transactions (id, type, from_account_id, to_account_id, amount, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     direct.db.transaction(() => {
       for (let i = 0; i < deepRows; i++) {
         const values = row(i);
@@ -767,7 +853,8 @@ async function deepPages(app, token) {
 
   const base = `/api/v1/accounts/${account}/transactions?limit=${deepLimit}`;
   const first = await api(app, 'GET', base, token);
-  if (first.data[0]?.id !== ids[deepRows - 1] || first.data.length !== deepLimit) problems.push('deep pages: the first page is not the newest rows');
+  if (first.data[0]?.id !== ids[deepRows - 1] || first.data.length !== deepLimit)
+    problems.push('deep pages: the first page is not the newest rows');
   // the row just above the deep page: its id is the cursor's position
   const cursorRow = deepRows - deepDepth;
   let deepPath;
@@ -790,7 +877,9 @@ async function deepPages(app, token) {
   } catch (error) {
     say(`  cannot sign the cursor (${error.message}): walking to depth ${deepDepth} with limit 100`);
     let next = (await api(app, 'GET', `/api/v1/accounts/${account}/transactions?limit=100`, token)).meta.cursor.next;
-    for (let seen = 100; seen < deepDepth; seen += 100) next = (await api(app, 'GET', `/api/v1/accounts/${account}/transactions?limit=100&after=${encodeURIComponent(next)}`, token)).meta.cursor.next;
+    for (let seen = 100; seen < deepDepth; seen += 100)
+      next = (await api(app, 'GET', `/api/v1/accounts/${account}/transactions?limit=100&after=${encodeURIComponent(next)}`, token)).meta
+        .cursor.next;
     deepPath = `${base}&after=${encodeURIComponent(next)}`;
     cursorHow = 'walked with limit=100';
   }
@@ -833,7 +922,12 @@ async function deepPages(app, token) {
     firstMs,
     deepMs,
     ratio: ratio(deepMs, firstMs),
-    autocannon: { connections: config.deepConnections, first: loaded.first, deep: loaded.deep, rpsRatio: ratio(loaded.first.rps, loaded.deep.rps) },
+    autocannon: {
+      connections: config.deepConnections,
+      first: loaded.first,
+      deep: loaded.deep,
+      rpsRatio: ratio(loaded.first.rps, loaded.deep.rps),
+    },
   };
   say(`  cursor ${cursorHow}`);
   say(`  sequential (median of ${config.deepSamples}): first page ${firstMs} ms, depth ${deepDepth} ${deepMs} ms, ratio ${result.ratio}`);

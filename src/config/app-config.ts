@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { isCommonPassword } from '../core/auth/common-passwords';
 
-export type DatabaseConfig =
-  | { kind: 'mysql'; url: string; database: string; poolSize: number }
-  | { kind: 'sqlite'; file: string };
+export type DatabaseConfig = { kind: 'mysql'; url: string; database: string; poolSize: number } | { kind: 'sqlite'; file: string };
 
 export type TrustProxy = boolean | number | string[];
 

@@ -19,7 +19,13 @@ export class CreateAccounts1764000000002 implements MigrationInterface {
         ],
         // a user with accounts is deleted only after their (empty) accounts are
         foreignKeys: [
-          new TableForeignKey({ name: 'fk_accounts_owner', columnNames: ['owner_id'], referencedTableName: 'users', referencedColumnNames: ['id'], onDelete: 'RESTRICT' }),
+          new TableForeignKey({
+            name: 'fk_accounts_owner',
+            columnNames: ['owner_id'],
+            referencedTableName: 'users',
+            referencedColumnNames: ['id'],
+            onDelete: 'RESTRICT',
+          }),
         ],
       }),
     );

@@ -11,7 +11,10 @@ export class FenceIdempotencyClaims1765000000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     // null for claims taken before this migration: their holders, if any still run, can no longer
     // complete them; a retry takes the claim over once its lease has passed
-    await queryRunner.addColumn('idempotency_keys', new TableColumn({ name: 'claim_token', type: 'varchar', length: '36', isNullable: true }));
+    await queryRunner.addColumn(
+      'idempotency_keys',
+      new TableColumn({ name: 'claim_token', type: 'varchar', length: '36', isNullable: true }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

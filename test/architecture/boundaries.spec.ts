@@ -63,13 +63,16 @@ describe('architecture', () => {
   it('the checker catches each kind of violation', () => {
     const sources: Sources = new Map([
       [join(SRC, 'core', 'http', 'x.ts'), "import { UsersService } from '../../modules/users';"],
-      [join(SRC, 'modules', 'accounts', 'accounts.service.ts'), "import { User } from '../users/user.entity';\nimport { Repository } from 'typeorm';"],
+      [
+        join(SRC, 'modules', 'accounts', 'accounts.service.ts'),
+        "import { User } from '../users/user.entity';\nimport { Repository } from 'typeorm';",
+      ],
       [join(SRC, 'modules', 'accounts', 'ok.service.ts'), "import { UsersService } from '../users';\nimport { x } from '../users/index';"],
       [join(SRC, 'modules', 'accounts', 'accounts.repository.ts'), "import { Repository } from 'typeorm';"],
     ]);
     expect(violations(sources)).toEqual([
       'src/core/http/x.ts: core/ imports feature module "users" (../../modules/users)',
-      'src/modules/accounts/accounts.service.ts: imports users\'s internals (../users/user.entity); use modules/users/index.ts',
+      "src/modules/accounts/accounts.service.ts: imports users's internals (../users/user.entity); use modules/users/index.ts",
       'src/modules/accounts/accounts.service.ts: TypeORM outside a repository/entity/module file',
     ]);
   });

@@ -22,7 +22,12 @@ describe('accounts and transfers', () => {
   });
 
   const call = (token: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
-    t.request({ method, url: `/api/v1${url}`, headers: { ...bearer(token), ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    t.request({
+      method,
+      url: `/api/v1${url}`,
+      headers: { ...bearer(token), ...headers },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
 
   async function openAccount(owner: Session, currency = 'EUR', name = 'Main'): Promise<string> {
     const res = await call(owner.accessToken, 'POST', '/accounts', { name, currency });
@@ -123,14 +128,17 @@ describe('accounts and transfers', () => {
       expect(await balanceOf(id)).toBe(0);
     });
 
-    it.each([[1.5], ['100'], [0], [-5], [1e15 + 1], [null], [true]])('amount %p is 400 VALIDATION_ERROR and changes nothing', async (amount) => {
-      const owner = await signUp(t);
-      const id = await openAccount(owner);
-      const res = await call(admin.accessToken, 'POST', `/accounts/${id}/deposits`, { amount });
-      expect(res.statusCode).toBe(400);
-      expect(json(res).error.details.amount).toBeDefined();
-      expect(await balanceOf(id)).toBe(0);
-    });
+    it.each([[1.5], ['100'], [0], [-5], [1e15 + 1], [null], [true]])(
+      'amount %p is 400 VALIDATION_ERROR and changes nothing',
+      async (amount) => {
+        const owner = await signUp(t);
+        const id = await openAccount(owner);
+        const res = await call(admin.accessToken, 'POST', `/accounts/${id}/deposits`, { amount });
+        expect(res.statusCode).toBe(400);
+        expect(json(res).error.details.amount).toBeDefined();
+        expect(await balanceOf(id)).toBe(0);
+      },
+    );
 
     it('the largest amount (10^15) is accepted; a balance past 2^53 − 1 is 422 BALANCE_LIMIT', async () => {
       const owner = await signUp(t);
@@ -142,7 +150,9 @@ describe('accounts and transfers', () => {
       expect(over.statusCode).toBe(422);
       expect(json(over).error.code).toBe('BALANCE_LIMIT');
       expect(await balanceOf(id)).toBe(MAX_SAFE);
-      expect((await call(admin.accessToken, 'POST', '/accounts/01935f4e-0000-7000-8000-00000000abcd/deposits', { amount: 1 })).statusCode).toBe(404);
+      expect(
+        (await call(admin.accessToken, 'POST', '/accounts/01935f4e-0000-7000-8000-00000000abcd/deposits', { amount: 1 })).statusCode,
+      ).toBe(404);
     });
   });
 
@@ -256,7 +266,9 @@ describe('accounts and transfers', () => {
       }
       // a cursor of another account's history does not fit this one
       const theirCursor = json(await call(other.accessToken, 'GET', `/accounts/${theirs}/transactions?limit=1`)).meta.cursor.next;
-      expect((await call(owner.accessToken, 'GET', `/accounts/${mine}/transactions?after=${encodeURIComponent(theirCursor)}`)).statusCode).toBe(400);
+      expect(
+        (await call(owner.accessToken, 'GET', `/accounts/${mine}/transactions?after=${encodeURIComponent(theirCursor)}`)).statusCode,
+      ).toBe(400);
       expect((await call(other.accessToken, 'GET', `/accounts/${mine}/transactions`)).statusCode).toBe(403);
     });
   });
@@ -352,7 +364,7 @@ describe('accounts and transfers', () => {
     const total = deposits.reduce((a, b) => a + b, 0);
 
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const jobs = Array.from({ length: 400 }, (_, i) => {
       // a pair and its reverse, over and over: the deadlock-prone pattern
       const a = accounts[Math.floor(random() * 6)]!;
@@ -440,7 +452,9 @@ describe('accounts and transfers', () => {
       expect((await call(admin.accessToken, 'DELETE', `/users/${user.id}`)).statusCode).toBe(204);
       expect((await call(admin.accessToken, 'GET', `/accounts/${account}`)).statusCode).toBe(404);
       // the ledger keeps the history
-      expect(json(await call(admin.accessToken, 'GET', `/accounts/${sink}/transactions`)).data[0]).toMatchObject({ fromAccountId: account });
+      expect(json(await call(admin.accessToken, 'GET', `/accounts/${sink}/transactions`)).data[0]).toMatchObject({
+        fromAccountId: account,
+      });
     });
   });
 });

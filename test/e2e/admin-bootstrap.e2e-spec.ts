@@ -31,7 +31,11 @@ describe('admin bootstrap', () => {
       expect(list.statusCode).toBe(403);
       expect(json(await t.request({ method: 'GET', url: `${AUTH}/me`, headers: bearer(tokens.accessToken) })).data.roles).toEqual(['user']);
       // the operator's password opens nothing either: the account is not theirs
-      const operatorLogin = await t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email: squatted.email, password: operator.ADMIN_PASSWORD } });
+      const operatorLogin = await t.request({
+        method: 'POST',
+        url: `${AUTH}/login`,
+        payload: { email: squatted.email, password: operator.ADMIN_PASSWORD },
+      });
       expect(operatorLogin.statusCode).toBe(401);
 
       const refused = logs.lines.find((l) => l.event === 'admin.bootstrap_refused');
@@ -53,7 +57,11 @@ describe('admin bootstrap', () => {
     const t = await startTestApp(env, { env: { ADMIN_EMAIL: owner.email, ADMIN_PASSWORD: owner.password } });
     try {
       const tokens = await login(t, owner.email, owner.password);
-      const list = await t.request({ method: 'GET', url: `/api/v1/users?email=${encodeURIComponent(owner.email)}`, headers: bearer(tokens.accessToken) });
+      const list = await t.request({
+        method: 'GET',
+        url: `/api/v1/users?email=${encodeURIComponent(owner.email)}`,
+        headers: bearer(tokens.accessToken),
+      });
       expect(list.statusCode).toBe(200);
       expect(json(list).data).toEqual([expect.objectContaining({ id: user.id, roles: ['admin', 'user'] })]);
       // tokens issued before the promotion carry the old roles: they end

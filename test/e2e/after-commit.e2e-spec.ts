@@ -21,7 +21,10 @@ class FailingListeners implements OnModuleInit {
     // a plain listener: what it throws reaches whoever emitted the event
     this.events.on(TransferCompletedEvent.type, () => {
       if (this.failure === 'deadlock') {
-        throw Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
+        throw Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), {
+          code: 'ER_LOCK_DEADLOCK',
+          errno: 1213,
+        });
       }
       if (this.failure === 'bug') throw new TypeError('listener bug');
     });

@@ -31,7 +31,8 @@ describe('auth: logins, refreshes and password changes racing the end of the ses
     await env?.destroy();
   });
 
-  const loginRequest = (email: string, password: string) => t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email, password } });
+  const loginRequest = (email: string, password: string) =>
+    t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email, password } });
   const refresh = (refreshToken: string) => t.request({ method: 'POST', url: `${AUTH}/refresh`, payload: { refreshToken } });
   const changePassword = (session: Session, newPassword: string) =>
     t.request({
@@ -42,7 +43,9 @@ describe('auth: logins, refreshes and password changes racing the end of the ses
     });
   const logoutAll = (session: Session) => t.request({ method: 'POST', url: `${AUTH}/logout-all`, headers: bearer(session.accessToken) });
   const activeRefreshTokens = async (userId: string) => {
-    const rows = await t.app.get(DataSource).query<unknown[]>("SELECT id FROM refresh_tokens WHERE user_id = ? AND status = 'active'", [userId]);
+    const rows = await t.app
+      .get(DataSource)
+      .query<unknown[]>("SELECT id FROM refresh_tokens WHERE user_id = ? AND status = 'active'", [userId]);
     return rows.length;
   };
 

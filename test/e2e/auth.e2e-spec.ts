@@ -69,16 +69,19 @@ describe('auth', () => {
       expect(attempt.statusCode).toBe(401);
     });
 
-    it.each(['password', '12345678', 'PassWord', 'qwerty123'])('refuses the common password %j with 400 VALIDATION_ERROR, creating nothing', async (password) => {
-      const email = uniqueEmail('common');
-      const res = await t.request({ method: 'POST', url: `${AUTH}/register`, payload: { email, password, name: 'N' } });
-      expect(res.statusCode).toBe(400);
-      expect(json(res).error).toMatchObject({
-        code: 'VALIDATION_ERROR',
-        details: { password: ['password is one of the most common passwords; choose another'] },
-      });
-      expect((await t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email, password } })).statusCode).toBe(401);
-    });
+    it.each(['password', '12345678', 'PassWord', 'qwerty123'])(
+      'refuses the common password %j with 400 VALIDATION_ERROR, creating nothing',
+      async (password) => {
+        const email = uniqueEmail('common');
+        const res = await t.request({ method: 'POST', url: `${AUTH}/register`, payload: { email, password, name: 'N' } });
+        expect(res.statusCode).toBe(400);
+        expect(json(res).error).toMatchObject({
+          code: 'VALIDATION_ERROR',
+          details: { password: ['password is one of the most common passwords; choose another'] },
+        });
+        expect((await t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email, password } })).statusCode).toBe(401);
+      },
+    );
 
     it('a taken email (any case) is 409 CONFLICT with details.email', async () => {
       const user = await register(t);
@@ -121,7 +124,12 @@ describe('auth', () => {
         refreshExpiresIn: 600,
       });
       expect(decodeJwt(pair.accessToken)).toMatchObject({ sub: user.id, typ: 'access', iss: expect.any(String), aud: expect.any(String) });
-      expect(decodeJwt(pair.refreshToken)).toMatchObject({ sub: user.id, typ: 'refresh', jti: expect.any(String), fam: expect.any(String) });
+      expect(decodeJwt(pair.refreshToken)).toMatchObject({
+        sub: user.id,
+        typ: 'refresh',
+        jti: expect.any(String),
+        fam: expect.any(String),
+      });
     });
 
     it('wrong password and unknown email: the same 401, in similar time', async () => {
@@ -138,7 +146,10 @@ describe('auth', () => {
 
       const timings: Record<'wrong' | 'unknown', number[]> = { wrong: [], unknown: [] };
       for (let i = 0; i < 7; i++) {
-        for (const [kind, call] of [['wrong', wrong], ['unknown', unknown]] as const) {
+        for (const [kind, call] of [
+          ['wrong', wrong],
+          ['unknown', unknown],
+        ] as const) {
           const started = performance.now();
           await call();
           timings[kind].push(performance.now() - started);
@@ -190,7 +201,14 @@ describe('auth', () => {
     it('anything after the token makes the header carry no token: 401', async () => {
       const session = await signUp(t);
       const token = session.accessToken;
-      for (const header of [`Bearer ${token} garbage`, `Bearer ${token} ${token}`, `bearer ${token} x`, `Bearer ${token} `, `Bearer\t${token}`, `Bearer,${token}`]) {
+      for (const header of [
+        `Bearer ${token} garbage`,
+        `Bearer ${token} ${token}`,
+        `bearer ${token} x`,
+        `Bearer ${token} `,
+        `Bearer\t${token}`,
+        `Bearer,${token}`,
+      ]) {
         const res = await t.request({ method: 'GET', url: `${AUTH}/me`, headers: { authorization: header } });
         expect({ header, status: res.statusCode, code: json(res).error?.code }).toEqual({ header, status: 401, code: 'UNAUTHORIZED' });
       }
@@ -359,7 +377,11 @@ describe('auth', () => {
     });
 
     it('login does not judge the password: a common one is a plain 401', async () => {
-      const res = await t.request({ method: 'POST', url: `${AUTH}/login`, payload: { email: uniqueEmail('nobody'), password: 'password' } });
+      const res = await t.request({
+        method: 'POST',
+        url: `${AUTH}/login`,
+        payload: { email: uniqueEmail('nobody'), password: 'password' },
+      });
       expect(res.statusCode).toBe(401);
     });
 

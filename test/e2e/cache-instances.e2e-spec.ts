@@ -46,7 +46,9 @@ describeRedis('user cache across instances (Redis)', () => {
   it('a DELETE on instance A is seen by B, and the deleted user’s token fails on B', async () => {
     const user = await signUp(a);
     expect((await b.request({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(user.accessToken) })).statusCode).toBe(200);
-    expect((await a.request({ method: 'DELETE', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken) })).statusCode).toBe(204);
+    expect((await a.request({ method: 'DELETE', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken) })).statusCode).toBe(
+      204,
+    );
     expect((await b.request({ method: 'GET', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken) })).statusCode).toBe(404);
     expect((await b.request({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(user.accessToken) })).statusCode).toBe(401);
   });
@@ -114,7 +116,12 @@ describeRedis('user cache while Redis is down', () => {
         json(await app.request({ method: 'GET', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken) })).data.name;
       expect(await read(other)).toBe('Old'); // cached in Redis by the other instance
       proxy.cut();
-      const patch = await t.request({ method: 'PATCH', url: `/api/v1/users/${user.id}`, headers: bearer(admin.accessToken), payload: { name: 'New' } });
+      const patch = await t.request({
+        method: 'PATCH',
+        url: `/api/v1/users/${user.id}`,
+        headers: bearer(admin.accessToken),
+        payload: { name: 'New' },
+      });
       expect(patch.statusCode).toBe(200);
       proxy.restore();
       await waitFor(async () => (await other.request({ method: 'GET', url: '/health/ready' })).statusCode === 200);

@@ -36,12 +36,15 @@ describe('cursor keys', () => {
     const users = json(await app.request({ method: 'GET', url: '/api/v1/users?limit=1&orderBy=email', headers: bearer(token) }));
     usersCursor = users.meta.cursor.next;
     firstUserId = users.data[0].id;
-    accountId = json(await app.request({ method: 'POST', url: '/api/v1/accounts', headers: bearer(token), payload: { name: 'Cursor', currency: 'EUR' } })).data.id;
+    accountId = json(
+      await app.request({ method: 'POST', url: '/api/v1/accounts', headers: bearer(token), payload: { name: 'Cursor', currency: 'EUR' } }),
+    ).data.id;
     for (const amount of [1, 2, 3]) {
       await app.request({ method: 'POST', url: `/api/v1/accounts/${accountId}/deposits`, headers: bearer(token), payload: { amount } });
     }
-    ledgerCursor = json(await app.request({ method: 'GET', url: `/api/v1/accounts/${accountId}/transactions?limit=1`, headers: bearer(token) })).meta.cursor
-      .next;
+    ledgerCursor = json(
+      await app.request({ method: 'GET', url: `/api/v1/accounts/${accountId}/transactions?limit=1`, headers: bearer(token) }),
+    ).meta.cursor.next;
     expect(usersCursor).toEqual(expect.any(String));
     expect(ledgerCursor).toEqual(expect.any(String));
     await stop();
@@ -55,23 +58,39 @@ describe('cursor keys', () => {
 
   it('a cursor still works after the JWT secrets change (same APP_SECRET)', async () => {
     const { app, token } = await start({ JWT_ACCESS_SECRET: secret(), JWT_REFRESH_SECRET: secret() });
-    const users = await app.request({ method: 'GET', url: `/api/v1/users?limit=1&orderBy=email&after=${usersCursor}`, headers: bearer(token) });
+    const users = await app.request({
+      method: 'GET',
+      url: `/api/v1/users?limit=1&orderBy=email&after=${usersCursor}`,
+      headers: bearer(token),
+    });
     expect(users.statusCode).toBe(200);
     expect(json(users).data[0].id).not.toBe(firstUserId);
-    const ledger = await app.request({ method: 'GET', url: `/api/v1/accounts/${accountId}/transactions?limit=1&after=${ledgerCursor}`, headers: bearer(token) });
+    const ledger = await app.request({
+      method: 'GET',
+      url: `/api/v1/accounts/${accountId}/transactions?limit=1&after=${ledgerCursor}`,
+      headers: bearer(token),
+    });
     expect(ledger.statusCode).toBe(200);
     expect(json(ledger).data[0].amount).toBe(2);
   });
 
   it('a cursor of one list is refused by another', async () => {
     const { app, token } = await start();
-    const res = await app.request({ method: 'GET', url: `/api/v1/accounts/${accountId}/transactions?limit=1&after=${usersCursor}`, headers: bearer(token) });
+    const res = await app.request({
+      method: 'GET',
+      url: `/api/v1/accounts/${accountId}/transactions?limit=1&after=${usersCursor}`,
+      headers: bearer(token),
+    });
     expectErrorEnvelope(res, 400, 'BAD_REQUEST');
   });
 
   it('another APP_SECRET refuses the cursor: the key really comes from it', async () => {
     const { app, token } = await start({ APP_SECRET: secret() });
-    const res = await app.request({ method: 'GET', url: `/api/v1/users?limit=1&orderBy=email&after=${usersCursor}`, headers: bearer(token) });
+    const res = await app.request({
+      method: 'GET',
+      url: `/api/v1/users?limit=1&orderBy=email&after=${usersCursor}`,
+      headers: bearer(token),
+    });
     expectErrorEnvelope(res, 400, 'BAD_REQUEST');
   });
 });

@@ -115,29 +115,32 @@ describe('starting the service', () => {
 
   const itMysql = target.mysql ? it : it.skip;
 
-  itMysql('a start waiting on the migration lock longer than DB_STATEMENT_TIMEOUT keeps waiting, and starts once it is released', async () => {
-    const lock = migrationLockName(databaseName(env));
-    const holder = await serverConnection(env); // another instance, migrating
-    const [[got]] = (await holder.query('SELECT GET_LOCK(?, 0) AS locked', [lock])) as unknown as [[{ locked: number }]];
-    expect(got.locked).toBe(1);
-    const logs = captureLogs('warn');
-    const starting = start(logs, { DB_STATEMENT_TIMEOUT: '1', DB_LOCK_TIMEOUT: '1' });
-    try {
-      // its GET_LOCK waits well past the 1 s statement bound (cut short, it would give up after 1 s and retry 3 s later)
-      await waitFor(async () => {
-        const [rows] = await observer!.query(
-          "SELECT MAX(TIME) AS waited FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'SELECT GET_LOCK%'",
-          [databaseName(env)],
-        );
-        return Number((rows as Array<{ waited: number | null }>)[0]!.waited) >= 3;
-      }, 20_000);
-    } finally {
-      await holder.end(); // the lock ends with its session
-      await starting.catch(() => undefined);
-    }
+  itMysql(
+    'a start waiting on the migration lock longer than DB_STATEMENT_TIMEOUT keeps waiting, and starts once it is released',
+    async () => {
+      const lock = migrationLockName(databaseName(env));
+      const holder = await serverConnection(env); // another instance, migrating
+      const [[got]] = (await holder.query('SELECT GET_LOCK(?, 0) AS locked', [lock])) as unknown as [[{ locked: number }]];
+      expect(got.locked).toBe(1);
+      const logs = captureLogs('warn');
+      const starting = start(logs, { DB_STATEMENT_TIMEOUT: '1', DB_LOCK_TIMEOUT: '1' });
+      try {
+        // its GET_LOCK waits well past the 1 s statement bound (cut short, it would give up after 1 s and retry 3 s later)
+        await waitFor(async () => {
+          const [rows] = await observer!.query(
+            "SELECT MAX(TIME) AS waited FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'SELECT GET_LOCK%'",
+            [databaseName(env)],
+          );
+          return Number((rows as Array<{ waited: number | null }>)[0]!.waited) >= 3;
+        }, 20_000);
+      } finally {
+        await holder.end(); // the lock ends with its session
+        await starting.catch(() => undefined);
+      }
 
-    const t = await starting;
-    expect(logs.text()).not.toContain(RETRIED);
-    expect((await signUp(t)).accessToken).toEqual(expect.any(String));
-  });
+      const t = await starting;
+      expect(logs.text()).not.toContain(RETRIED);
+      expect((await signUp(t)).accessToken).toEqual(expect.any(String));
+    },
+  );
 });

@@ -127,12 +127,17 @@ describe('database timeouts', () => {
 
     it('a connection keeps its session once released and taken again (the pool does not reset it)', async () => {
       const source = t.app.get(DataSource);
-      const session = 'SELECT CONNECTION_ID() AS id, @@SESSION.time_zone AS tz, @@SESSION.innodb_lock_wait_timeout AS rowLock, @@SESSION.max_statement_time AS statement';
+      const session =
+        'SELECT CONNECTION_ID() AS id, @@SESSION.time_zone AS tz, @@SESSION.innodb_lock_wait_timeout AS rowLock, @@SESSION.max_statement_time AS statement';
       const [first] = await source.query(session);
       await source.query('SELECT 1'); // released in between: a pool of one hands the same connection out again
       const [again] = await source.query(session);
       expect(again.id).toBe(first.id);
-      expect({ tz: again.tz, rowLock: Number(again.rowLock), statement: Number(again.statement) }).toEqual({ tz: '+00:00', rowLock: 1, statement: 2 });
+      expect({ tz: again.tz, rowLock: Number(again.rowLock), statement: Number(again.statement) }).toEqual({
+        tz: '+00:00',
+        rowLock: 1,
+        statement: 2,
+      });
     });
 
     it('a pool that would reset its connections on release (and so lose their session) is refused', () => {

@@ -36,7 +36,7 @@ describe('email identity', () => {
   const asAdmin = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) =>
     t.request({ method, url, headers: bearer(admin.accessToken), ...(payload ? { payload } : {}) });
 
-  it("an accented spelling does not log into the plain account with its password", async () => {
+  it('an accented spelling does not log into the plain account with its password', async () => {
     const ada = await register(t, { email: plain, password: 'ada-password-1' });
     expect(await loginStatus(plain, 'ada-password-1')).toBe(200);
     expect(await loginStatus(accented, 'ada-password-1')).toBe(401);
@@ -58,7 +58,11 @@ describe('email identity', () => {
     const ada = json(await asAdmin('GET', `${USERS}?email=${encodeURIComponent(plain)}`)).data[0];
     const shouted = `  ${plain.toUpperCase().replace('EXAMPLE', 'Example')} `;
     expect((await me((await login(t, shouted, 'ada-password-1')).accessToken)).id).toBe(ada.id);
-    const again = await t.request({ method: 'POST', url: `${AUTH}/register`, payload: { email: shouted, password: 'ada-password-2', name: 'Ada' } });
+    const again = await t.request({
+      method: 'POST',
+      url: `${AUTH}/register`,
+      payload: { email: shouted, password: 'ada-password-2', name: 'Ada' },
+    });
     expect(again.statusCode).toBe(409);
   });
 
@@ -70,7 +74,11 @@ describe('email identity', () => {
       expect.objectContaining({ id: emile.id, email: precomposed }),
     ]);
     expect(await loginStatus(precomposed, 'emile-password-1')).toBe(200);
-    const again = await t.request({ method: 'POST', url: `${AUTH}/register`, payload: { email: precomposed.toUpperCase(), password: 'emile-password-2', name: 'E' } });
+    const again = await t.request({
+      method: 'POST',
+      url: `${AUTH}/register`,
+      payload: { email: precomposed.toUpperCase(), password: 'emile-password-2', name: 'E' },
+    });
     expect(again.statusCode).toBe(409);
   });
 
@@ -98,7 +106,9 @@ describe('email identity', () => {
     for (const local of ['b', 'a', 'z', 'á', 'é', 'e', 'ß', 'ø']) {
       await register(t, { email: `${local}${tag}@example.org` });
     }
-    const everyone: string[] = json(await asAdmin('GET', `${USERS}?orderBy=email&pageSize=100`)).data.map((u: { email: string }) => u.email);
+    const everyone: string[] = json(await asAdmin('GET', `${USERS}?orderBy=email&pageSize=100`)).data.map(
+      (u: { email: string }) => u.email,
+    );
     const codePointOrder = [...everyone].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     expect(everyone).toEqual(codePointOrder);
 

@@ -17,7 +17,12 @@ describe('migration: emails compared byte for byte', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(sources.splice(0).filter((s) => s.isInitialized).map((s) => s.destroy()));
+    await Promise.all(
+      sources
+        .splice(0)
+        .filter((s) => s.isInitialized)
+        .map((s) => s.destroy()),
+    );
     await env.destroy();
   });
 
@@ -75,6 +80,8 @@ describe('migration: emails compared byte for byte', () => {
     }
     await insertUser(old, 'e\u0301mile@example.com');
     await old.destroy();
-    await expect(migrated()).rejects.toThrow(/users 00000000-0000-7000-8000-\d{12} and 00000000-0000-7000-8000-\d{12} have the same canonical email/);
+    await expect(migrated()).rejects.toThrow(
+      /users 00000000-0000-7000-8000-\d{12} and 00000000-0000-7000-8000-\d{12} have the same canonical email/,
+    );
   });
 });

@@ -46,12 +46,23 @@ describe('hostile input', () => {
       ['user', user],
     ];
     const open = async (who: Session) =>
-      json(await t.request({ method: 'POST', url: '/api/v1/accounts', headers: bearer(who.accessToken), payload: { name: 'Main', currency: 'EUR' } })).data
-        .id as string;
+      json(
+        await t.request({
+          method: 'POST',
+          url: '/api/v1/accounts',
+          headers: bearer(who.accessToken),
+          payload: { name: 'Main', currency: 'EUR' },
+        }),
+      ).data.id as string;
     ids.users = user.id;
     ids.accounts = await open(user);
     ids.adminAccount = await open(admin);
-    await t.request({ method: 'POST', url: `/api/v1/accounts/${ids.accounts}/deposits`, headers: bearer(admin.accessToken), payload: { amount: 1000 } });
+    await t.request({
+      method: 'POST',
+      url: `/api/v1/accounts/${ids.accounts}/deposits`,
+      headers: bearer(admin.accessToken),
+      payload: { amount: 1000 },
+    });
     const transfer = await t.request({
       method: 'POST',
       url: '/api/v1/transfers',
@@ -69,7 +80,14 @@ describe('hostile input', () => {
   });
 
   /** Sends one request and records what breaks an invariant; `refused`: it must be a 4xx. */
-  async function send(who: string, session: Session, method: string, url: string, payload: string | undefined, refused: boolean): Promise<LightMyRequestResponse> {
+  async function send(
+    who: string,
+    session: Session,
+    method: string,
+    url: string,
+    payload: string | undefined,
+    refused: boolean,
+  ): Promise<LightMyRequestResponse> {
     const res = await t.request({
       method,
       url,
@@ -79,7 +97,8 @@ describe('hostile input', () => {
     answers += 1;
     const problem = res.statusCode >= 500 ? `${res.statusCode} ${res.body.slice(0, 200)}` : envelopeProblem(res);
     const accepted = refused && res.statusCode < 400 ? `accepted with ${res.statusCode}` : null;
-    if (problem ?? accepted) problems.push(`${who} ${method} ${url.slice(0, 100)} ${(payload ?? '').slice(0, 100)}: ${problem ?? accepted}`);
+    if (problem ?? accepted)
+      problems.push(`${who} ${method} ${url.slice(0, 100)} ${(payload ?? '').slice(0, 100)}: ${problem ?? accepted}`);
     return res;
   }
 
@@ -127,7 +146,9 @@ describe('hostile input', () => {
         if (!schema) return [];
         const properties = [...Object.keys(schema.properties), 'roles', 'isAdmin', '$where'];
         return sessions.flatMap(([who, s]) =>
-          properties.flatMap((property) => HOSTILE_VALUES.map(([, value]) => ({ o, who, s, body: `{${JSON.stringify(property)}:${value},"unknownField":1}` }))),
+          properties.flatMap((property) =>
+            HOSTILE_VALUES.map(([, value]) => ({ o, who, s, body: `{${JSON.stringify(property)}:${value},"unknownField":1}` })),
+          ),
         );
       });
       expect(cases.length).toBeGreaterThan(500);
@@ -138,7 +159,9 @@ describe('hostile input', () => {
     it('every list: hostile queries', async () => {
       const lists = operations.filter((o) => o.method === 'GET' && isList(o.operation));
       const cases = lists.flatMap((o) => {
-        const names = ((o.operation.parameters ?? []) as Array<{ in: string; name: string }>).filter((p) => p.in === 'query').map((p) => p.name);
+        const names = ((o.operation.parameters ?? []) as Array<{ in: string; name: string }>)
+          .filter((p) => p.in === 'query')
+          .map((p) => p.name);
         return sessions.flatMap(([who, s]) => hostileQueries(names).map((query) => ({ o, who, s, query })));
       });
       await inBatches(cases, ({ o, who, s, query }) => send(who, s, 'GET', `${urlOf(o.path)}?${query}`, undefined, false));
@@ -157,7 +180,9 @@ describe('hostile input', () => {
             }),
           ),
         );
-      await inBatches(cases, ({ o, who, s, url, refused }) => send(who, s, o.method, url, o.method === 'DELETE' || o.method === 'GET' ? undefined : '{}', refused));
+      await inBatches(cases, ({ o, who, s, url, refused }) =>
+        send(who, s, o.method, url, o.method === 'DELETE' || o.method === 'GET' ? undefined : '{}', refused),
+      );
       reportProblems();
     });
 
@@ -181,7 +206,14 @@ describe('hostile input', () => {
         sessions.flatMap(([who, s]) =>
           HOSTILE_VALUES.map(([, value]) => {
             const fields = { ...base, [property]: value };
-            return { o, who, s, body: `{${Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}` };
+            return {
+              o,
+              who,
+              s,
+              body: `{${Object.entries(fields)
+                .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+                .join(',')}}`,
+            };
           }),
         ),
       );

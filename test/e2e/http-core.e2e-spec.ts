@@ -264,9 +264,7 @@ describe('HTTP core: envelope, request ids, errors, logs', () => {
       const res = await t.request({ method: 'GET', url: '/metrics' });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toContain('text/plain');
-      expect(res.body).toMatch(
-        /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/__probe\/ok",status_code="200"\} \d+/,
-      );
+      expect(res.body).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/__probe\/ok",status_code="200"\} \d+/);
       expect(res.body).toContain('process_cpu_user_seconds_total');
       expect(res.body).toContain('db_pool_connections');
       expect(res.body).toContain('cache_requests_total');

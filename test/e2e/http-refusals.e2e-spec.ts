@@ -58,7 +58,8 @@ describe('HTTP refusals before the controller', () => {
   });
 
   describe('wide bodies', () => {
-    const wide = (keys: number) => JSON.stringify(Object.fromEntries([['name', 'a'], ...Array.from({ length: keys }, (_, i) => [`k${i}`, 1])]));
+    const wide = (keys: number) =>
+      JSON.stringify(Object.fromEntries([['name', 'a'], ...Array.from({ length: keys }, (_, i) => [`k${i}`, 1])]));
 
     it('9 000 members: 400 BAD_REQUEST with a small body', async () => {
       const res = await post(wide(9000));
@@ -139,7 +140,9 @@ describe('HTTP refusals before the controller', () => {
 
     it('the OpenAPI document lists 414 on the routes with path parameters, and only there', async () => {
       const doc = json(await t.request({ method: 'GET', url: '/docs/json' }));
-      expect(doc.paths['/api/v1/users/{id}'].get.responses['414'].content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorEnvelopeDto');
+      expect(doc.paths['/api/v1/users/{id}'].get.responses['414'].content['application/json'].schema.$ref).toBe(
+        '#/components/schemas/ErrorEnvelopeDto',
+      );
       expect(doc.paths['/api/v1/accounts/{id}/deposits'].post.responses['414']).toBeDefined();
       expect(doc.paths['/api/v1/users'].get.responses['414']).toBeUndefined();
     });
@@ -155,12 +158,36 @@ describe('HTTP refusals before the controller', () => {
 
     it.each([
       { label: 'no content type with a body', headers: {}, payload: '{"name":"a"}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { label: 'an invalid content type', headers: { 'content-type': 'application/' }, payload: '{"name":"a"}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { label: 'a JSON-like type', headers: { 'content-type': 'application/vnd.api+json' }, payload: '{}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { label: 'JSON with a charset', headers: { 'content-type': 'application/json; charset=utf-8' }, payload: '{"x":1}', status: 400, code: 'VALIDATION_ERROR' },
+      {
+        label: 'an invalid content type',
+        headers: { 'content-type': 'application/' },
+        payload: '{"name":"a"}',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        label: 'a JSON-like type',
+        headers: { 'content-type': 'application/vnd.api+json' },
+        payload: '{}',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        label: 'JSON with a charset',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        payload: '{"x":1}',
+        status: 400,
+        code: 'VALIDATION_ERROR',
+      },
       { label: 'an empty JSON body', headers: JSON_TYPE, payload: '', status: 400, code: 'BAD_REQUEST' },
       { label: 'malformed JSON', headers: JSON_TYPE, payload: '{"name":', status: 400, code: 'BAD_REQUEST' },
-      { label: 'a body over BODY_LIMIT', headers: JSON_TYPE, payload: JSON.stringify({ name: 'x'.repeat(200_000) }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      {
+        label: 'a body over BODY_LIMIT',
+        headers: JSON_TYPE,
+        payload: JSON.stringify({ name: 'x'.repeat(200_000) }),
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+      },
     ])('$label: $status $code', async ({ headers, payload, status, code }) => {
       expectErrorEnvelope(await t.request({ method: 'POST', url: ECHO, payload, headers }), status, code);
     });
@@ -171,7 +198,12 @@ describe('HTTP refusals before the controller', () => {
     });
 
     it.each([['PROPFIND'], ['TRACE'], ['OPTIONS'], ['QUERY']])('%s on an API route: 404 NOT_FOUND envelope', async (method) => {
-      const res = await t.request({ method: method, url: '/api/v1/users', headers: JSON_TYPE, payload: method === 'TRACE' ? undefined : '{}' });
+      const res = await t.request({
+        method: method,
+        url: '/api/v1/users',
+        headers: JSON_TYPE,
+        payload: method === 'TRACE' ? undefined : '{}',
+      });
       expectErrorEnvelope(res, 404, 'NOT_FOUND');
     });
 

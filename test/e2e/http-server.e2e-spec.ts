@@ -101,21 +101,36 @@ describe('HTTP server: request, keep-alive and client errors on a real socket', 
   it.each([
     { label: 'a request line that is not HTTP', raw: 'HELLO\r\n\r\n', status: 400, code: 'BAD_REQUEST' },
     { label: 'an unknown method', raw: 'FROB /api/v1/users HTTP/1.1\r\nHost: x\r\n\r\n', status: 400, code: 'BAD_REQUEST' },
-    { label: 'Content-Length that is not a number', raw: `${REGISTER_HEAD(0).replace('Content-Length: 0', 'Content-Length: abc')}{}`, status: 400, code: 'BAD_REQUEST' },
+    {
+      label: 'Content-Length that is not a number',
+      raw: `${REGISTER_HEAD(0).replace('Content-Length: 0', 'Content-Length: abc')}{}`,
+      status: 400,
+      code: 'BAD_REQUEST',
+    },
     {
       label: 'both Transfer-Encoding and Content-Length',
       raw: 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
       status: 400,
       code: 'BAD_REQUEST',
     },
-    { label: 'a header with a bad character', raw: 'GET /api/v1/users HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n', status: 400, code: 'BAD_REQUEST' },
+    {
+      label: 'a header with a bad character',
+      raw: 'GET /api/v1/users HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n',
+      status: 400,
+      code: 'BAD_REQUEST',
+    },
     {
       label: 'headers over 16 kB',
       raw: `GET /api/v1/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-${'a'.repeat(20_000)}\r\n\r\n`,
       status: 431,
       code: 'HEADERS_TOO_LARGE',
     },
-    { label: 'a URL over 16 kB', raw: `GET /api/v1/users?q=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, status: 431, code: 'HEADERS_TOO_LARGE' },
+    {
+      label: 'a URL over 16 kB',
+      raw: `GET /api/v1/users?q=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      status: 431,
+      code: 'HEADERS_TOO_LARGE',
+    },
   ])('$label: $status $code envelope, connection closed', async ({ raw, status, code }) => {
     const client = await open();
     client.write(raw);

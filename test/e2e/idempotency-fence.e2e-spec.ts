@@ -20,7 +20,9 @@ import { waitFor } from '../support/wait-for';
 const LONG_AGO = '2000-01-01 00:00:00.000';
 
 async function ageClaims(t: TestApp, callerId: string): Promise<void> {
-  await t.app.get(DataSource).query("UPDATE idempotency_keys SET claimed_at = ? WHERE caller_id = ? AND status = 'pending'", [LONG_AGO, callerId]);
+  await t.app
+    .get(DataSource)
+    .query("UPDATE idempotency_keys SET claimed_at = ? WHERE caller_id = ? AND status = 'pending'", [LONG_AGO, callerId]);
 }
 
 const CLAIM = /^INSERT INTO\W+idempotency_keys/i;
@@ -113,7 +115,11 @@ describe('Idempotency-Key claims are fenced: a holder taken over never completes
     return { stall, stale, successor, startedAt };
   }
 
-  async function expectKeyAnswers(key: string, body: { fromAccountId: string; toAccountId: string; amount: number }, transactionId: string) {
+  async function expectKeyAnswers(
+    key: string,
+    body: { fromAccountId: string; toAccountId: string; amount: number },
+    transactionId: string,
+  ) {
     const replay = await transfer(b, owner, body, key);
     expect(replay.statusCode).toBe(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');

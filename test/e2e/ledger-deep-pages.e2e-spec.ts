@@ -145,7 +145,9 @@ describe('ledger history: a deep page reads no more rows than the first', () => 
   itSqlite('SQLite: each side of the page is a SEARCH of its (account, id) index bounded by the cursor', async () => {
     const ledger = t.app.get(LedgerRepository);
     const sent: Array<[string, unknown[]]> = [];
-    const spy = jest.spyOn(dataSource.logger, 'logQuery').mockImplementation((query, parameters) => void sent.push([query, (parameters as unknown[]) ?? []]));
+    const spy = jest
+      .spyOn(dataSource.logger, 'logQuery')
+      .mockImplementation((query, parameters) => void sent.push([query, (parameters as unknown[]) ?? []]));
     try {
       const ids = (await ledger.history(mine, expected[DEPTH - 1]!, PAGE + 1)).map((entry) => entry.id);
       expect(ids).toEqual(expected.slice(DEPTH, DEPTH + PAGE + 1));

@@ -50,7 +50,8 @@ describe('OpenAPI document', () => {
   it.each(routes)('%s %s documents its responses', (method, path, statuses) => {
     const operation = doc.paths[path]?.[method];
     expect(operation).toBeDefined();
-    for (const status of statuses) expect({ path, status, documented: Boolean(operation.responses[String(status)]) }).toEqual({ path, status, documented: true });
+    for (const status of statuses)
+      expect({ path, status, documented: Boolean(operation.responses[String(status)]) }).toEqual({ path, status, documented: true });
   });
 
   it('documents request bodies, with their constraints', () => {
@@ -92,11 +93,17 @@ describe('OpenAPI document', () => {
       writeFileSync(file, JSON.stringify(doc));
       const root = join(__dirname, '..', '..');
       const cli = join(root, 'node_modules', '@redocly', 'cli', 'bin', 'cli.js');
-      const run = await promisify(execFile)(process.execPath, [cli, 'lint', file, '--config', join(root, 'redocly.yaml'), '--format', 'json'], {
-        cwd: root,
-        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-      }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
-      const report = JSON.parse(run.stdout) as { problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }> };
+      const run = await promisify(execFile)(
+        process.execPath,
+        [cli, 'lint', file, '--config', join(root, 'redocly.yaml'), '--format', 'json'],
+        {
+          cwd: root,
+          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+        },
+      ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+      const report = JSON.parse(run.stdout) as {
+        problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }>;
+      };
       const problems = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`);
       expect(problems).toEqual([]);
     } finally {

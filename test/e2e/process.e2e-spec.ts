@@ -50,7 +50,10 @@ describe('the built server process', () => {
     expect((await get(port, '/docs'))!.status).toBe(200);
     expect(existsSync(join(cwd, 'data', 'app.sqlite'))).toBe(true);
     // logs are JSON lines
-    const firstLine = server.output().split('\n').find((line) => line.startsWith('{'));
+    const firstLine = server
+      .output()
+      .split('\n')
+      .find((line) => line.startsWith('{'));
     expect(JSON.parse(firstLine!)).toHaveProperty('level');
 
     server.child.kill('SIGTERM');

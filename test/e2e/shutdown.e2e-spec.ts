@@ -96,9 +96,7 @@ describe('graceful shutdown with kept-alive clients', () => {
     const { signalledAt } = await terminate(s);
     for (const request of inFlight) request.finish();
     const answers = await Promise.all(inFlight.map((request) => request.answer));
-    expect(answers.map((answer) => [answer.status, answer.body.meta.requestId])).toEqual(
-      answers.map((_, i) => [404, `in-flight-${i}`]),
-    );
+    expect(answers.map((answer) => [answer.status, answer.body.meta.requestId])).toEqual(answers.map((_, i) => [404, `in-flight-${i}`]));
     for (const answer of answers) expect(answer.headers.connection).toBe('close');
     await expectCleanExit(s, signalledAt);
   });
@@ -125,7 +123,9 @@ describe('graceful shutdown with kept-alive clients', () => {
     let unlocked = false;
     try {
       await locker.query('LOCK TABLES accounts READ');
-      const transfers = Array.from({ length: 30 }, () => c.send('POST', '/api/v1/transfers', { fromAccountId: from, toAccountId: to, amount: 1 }, auth));
+      const transfers = Array.from({ length: 30 }, () =>
+        c.send('POST', '/api/v1/transfers', { fromAccountId: from, toAccountId: to, amount: 1 }, auth),
+      );
       await waitFor(async () => {
         const [rows] = await locker.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND STATE = ?', [
           'Waiting for table metadata lock',

@@ -123,13 +123,20 @@ describe('rate limiting (global guard)', () => {
     const alice = await signUp(t, { email: uniqueEmail('trailing') });
     const ip = '198.51.100.77';
     const junk = (suffix: string) =>
-      t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${alice.accessToken}${suffix}`, 'x-forwarded-for': ip } });
+      t.request({
+        method: 'GET',
+        url: '/api/v1/auth/me',
+        headers: { authorization: `Bearer ${alice.accessToken}${suffix}`, 'x-forwarded-for': ip },
+      });
     expect((await junk(' garbage')).statusCode).toBe(401);
     expect((await junk(` ${alice.accessToken}`)).statusCode).toBe(401);
     expect((await junk(' x')).statusCode).toBe(401);
     expect((await junk(' x')).statusCode).toBe(429);
     // the user's own counter was not touched
-    expect((await t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { ...bearer(alice.accessToken), 'x-forwarded-for': ip } })).statusCode).toBe(200);
+    expect(
+      (await t.request({ method: 'GET', url: '/api/v1/auth/me', headers: { ...bearer(alice.accessToken), 'x-forwarded-for': ip } }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('IPv6 clients are grouped by /64, and an IPv4-mapped address is its IPv4 address', async () => {
@@ -155,7 +162,12 @@ describe('rate limiting (global guard)', () => {
 
   describe('AUTH_RATE_LIMIT on login, register and refresh', () => {
     const loginAs = (t: TestApp, email: string, ip = '192.0.2.1') =>
-      t.request({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'wrong-password' }, headers: { 'x-forwarded-for': ip } });
+      t.request({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email, password: 'wrong-password' },
+        headers: { 'x-forwarded-for': ip },
+      });
 
     it('counts per IP and per route, on top of the global limit', async () => {
       const t = await start({ RATE_LIMIT: '1000', AUTH_RATE_LIMIT: '3' });
@@ -204,9 +216,7 @@ describe('rate limiting (global guard)', () => {
   (target.redisUrl ? it : it.skip)('holds across instances sharing Redis', async () => {
     const a = await start({ RATE_LIMIT: '4' });
     const b = await start({ RATE_LIMIT: '4' });
-    const statuses = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).request({ method: 'GET', url: OK })),
-    );
+    const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).request({ method: 'GET', url: OK })));
     expect(statuses.filter((r) => r.statusCode === 200)).toHaveLength(4);
     // the counter really lives in Redis, under this deployment's key prefix
     expect(await keysUnder(env.redisUrl!, `${env.redisKeyPrefix}rl:`)).toBeGreaterThan(0);

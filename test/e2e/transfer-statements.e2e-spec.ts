@@ -22,9 +22,13 @@ function transferStatements(idempotent: boolean): unknown[] {
     expect.stringMatching(
       new RegExp(`^SELECT [a-z_, ]+ FROM accounts WHERE id IN \\(\\?, \\?\\) ORDER BY id${mysql ? ' FOR UPDATE' : ''}$`),
     ),
-    expect.stringMatching(/^UPDATE accounts SET balance = CASE id WHEN \? THEN balance \+ \? WHEN \? THEN balance \+ \? END, updated_at = \? WHERE id IN \(\?, \?\)$/),
+    expect.stringMatching(
+      /^UPDATE accounts SET balance = CASE id WHEN \? THEN balance \+ \? WHEN \? THEN balance \+ \? END, updated_at = \? WHERE id IN \(\?, \?\)$/,
+    ),
     expect.stringMatching(/^INSERT INTO transactions \([a-z_, ]+\) VALUES \(\?(, \?){6}\)$/),
-    ...(idempotent ? [expect.stringMatching(/^UPDATE idempotency_keys SET .+ WHERE id = \? AND claim_token = \? AND status = 'pending'$/)] : []),
+    ...(idempotent
+      ? [expect.stringMatching(/^UPDATE idempotency_keys SET .+ WHERE id = \? AND claim_token = \? AND status = 'pending'$/)]
+      : []),
     'COMMIT',
   ];
 }
@@ -80,9 +84,13 @@ describe('a transfer’s transaction: one statement per step', () => {
     const made = json(res).data;
     expect(made).toMatchObject({ type: 'transfer', fromAccountId: from, toAccountId: to, amount: 300, currency: 'EUR' });
     // the raw statements store what TypeORM's own would have: read back, the row and both accounts' updatedAt are the answer's
-    const get = async (url: string) => json(await t.request({ method: 'GET', url: `/api/v1${url}`, headers: bearer(owner.accessToken) })).data;
+    const get = async (url: string) =>
+      json(await t.request({ method: 'GET', url: `/api/v1${url}`, headers: bearer(owner.accessToken) })).data;
     expect(await get(`/transfers/${made.id}`)).toEqual(made);
-    expect([(await get(`/accounts/${from}`)).updatedAt, (await get(`/accounts/${to}`)).updatedAt]).toEqual([made.createdAt, made.createdAt]);
+    expect([(await get(`/accounts/${from}`)).updatedAt, (await get(`/accounts/${to}`)).updatedAt]).toEqual([
+      made.createdAt,
+      made.createdAt,
+    ]);
   });
 
   it('a deposit: begin, the locking read, one update, the ledger row, commit', async () => {
@@ -93,7 +101,9 @@ describe('a transfer’s transaction: one statement per step', () => {
     expect(recorder.transactions()).toEqual([
       [
         mysql ? 'START TRANSACTION' : 'BEGIN TRANSACTION',
-        expect.stringMatching(new RegExp(`^SELECT [a-z_, ]+ FROM accounts WHERE id IN \\(\\?\\) ORDER BY id${mysql ? ' FOR UPDATE' : ''}$`)),
+        expect.stringMatching(
+          new RegExp(`^SELECT [a-z_, ]+ FROM accounts WHERE id IN \\(\\?\\) ORDER BY id${mysql ? ' FOR UPDATE' : ''}$`),
+        ),
         expect.stringMatching(/^UPDATE accounts SET balance = CASE id WHEN \? THEN balance \+ \? END, updated_at = \? WHERE id IN \(\?\)$/),
         expect.stringMatching(/^INSERT INTO transactions /),
         'COMMIT',

@@ -47,7 +47,12 @@ describe('users', () => {
     it('a non-admin cannot create, list or delete users (403)', async () => {
       const user = await signUp(t);
       const headers = bearer(user.accessToken);
-      const create = await t.request({ method: 'POST', url: USERS, headers, payload: { email: uniqueEmail(), password: 'password-123', name: 'X' } });
+      const create = await t.request({
+        method: 'POST',
+        url: USERS,
+        headers,
+        payload: { email: uniqueEmail(), password: 'password-123', name: 'X' },
+      });
       expect(create.statusCode).toBe(403);
       expect((await t.request({ method: 'GET', url: USERS, headers })).statusCode).toBe(403);
       expect((await t.request({ method: 'DELETE', url: `${USERS}/${user.id}`, headers })).statusCode).toBe(403);
@@ -56,7 +61,9 @@ describe('users', () => {
     it('GET /users/:id: self or admin (200), another user (403), unknown (404), not a UUID (400)', async () => {
       const alice = await signUp(t);
       const bob = await signUp(t);
-      expect(json(await t.request({ method: 'GET', url: `${USERS}/${alice.id}`, headers: bearer(alice.accessToken) })).data.id).toBe(alice.id);
+      expect(json(await t.request({ method: 'GET', url: `${USERS}/${alice.id}`, headers: bearer(alice.accessToken) })).data.id).toBe(
+        alice.id,
+      );
       expect((await asAdmin('GET', `${USERS}/${alice.id}`)).statusCode).toBe(200);
       const foreign = await t.request({ method: 'GET', url: `${USERS}/${alice.id}`, headers: bearer(bob.accessToken) });
       expect(foreign.statusCode).toBe(403);
@@ -101,7 +108,11 @@ describe('users', () => {
       // explicit nulls are values, and refused like any other bad value
       for (const payload of [{ name: null }, { email: null }, { roles: null }]) {
         const res = await patch(payload, admin.accessToken);
-        expect({ payload, status: res.statusCode, code: json(res).error?.code }).toEqual({ payload, status: 400, code: 'VALIDATION_ERROR' });
+        expect({ payload, status: res.statusCode, code: json(res).error?.code }).toEqual({
+          payload,
+          status: 400,
+          code: 'VALIDATION_ERROR',
+        });
       }
       // 100 characters as the database counts them (U+FE0F is one, even if a length check skips it)
       expect((await patch({ name: 'a\uFE0F'.repeat(100) })).statusCode).toBe(400);

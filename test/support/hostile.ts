@@ -130,7 +130,10 @@ export function apiOperations(doc: Record<string, any>): Operation[] {
 }
 
 /** The request body schema of an operation (resolved), or null when it takes none. */
-export function bodySchema(doc: Record<string, any>, operation: Record<string, any>): { properties: Record<string, any>; required: string[] } | null {
+export function bodySchema(
+  doc: Record<string, any>,
+  operation: Record<string, any>,
+): { properties: Record<string, any>; required: string[] } | null {
   const schema = operation.requestBody?.content?.['application/json']?.schema;
   if (!schema) return null;
   const resolved = schema.$ref ? doc.components.schemas[String(schema.$ref).split('/').pop()!] : schema;

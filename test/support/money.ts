@@ -6,7 +6,12 @@ import { json, TestApp } from './test-app';
 /** Accounts, deposits and transfers through HTTP, and what the ledger holds (for tests of money rules). */
 
 export async function openAccount(t: TestApp, owner: Session, currency = 'EUR'): Promise<string> {
-  const res = await t.request({ method: 'POST', url: '/api/v1/accounts', headers: bearer(owner.accessToken), payload: { name: 'Main', currency } });
+  const res = await t.request({
+    method: 'POST',
+    url: '/api/v1/accounts',
+    headers: bearer(owner.accessToken),
+    payload: { name: 'Main', currency },
+  });
   if (res.statusCode !== 201) throw new Error(`open account failed: ${res.statusCode} ${res.body}`);
   return json(res).data.id as string;
 }
@@ -39,8 +44,8 @@ export async function balanceOf(t: TestApp, accountId: string): Promise<number> 
 
 /** Ledger rows of transfers out of an account. */
 export async function transfersOutOf(t: TestApp, accountId: string): Promise<number> {
-  const rows = await t.app.get(DataSource).query("SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id = ?", [
-    accountId,
-  ]);
+  const rows = await t.app
+    .get(DataSource)
+    .query("SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id = ?", [accountId]);
   return Number(rows[0].n);
 }

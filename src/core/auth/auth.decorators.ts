@@ -10,7 +10,8 @@ export const REQUIRED_ROLES = 'app:roles';
 export const OPENAPI_PUBLIC = 'x-public';
 
 /** The route needs no access token (and the OpenAPI document says so). */
-export const Public = (): MethodDecorator & ClassDecorator => applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExtension(OPENAPI_PUBLIC, true));
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExtension(OPENAPI_PUBLIC, true));
 
 /** The caller needs every one of these roles (else 403 FORBIDDEN). */
 export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_ROLES, roles);

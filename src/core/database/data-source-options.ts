@@ -13,7 +13,12 @@ export type EntityList = NonNullable<DataSourceOptions['entities']>;
  * (`ormconfig.ts`, `use = 'cli'`) both build from here, so they always agree. Migrations, never
  * `synchronize`, shape the schema.
  */
-export function createDataSourceOptions(config: AppConfig, entities: EntityList, log?: Logger, use: 'app' | 'cli' = 'app'): DataSourceOptions {
+export function createDataSourceOptions(
+  config: AppConfig,
+  entities: EntityList,
+  log?: Logger,
+  use: 'app' | 'cli' = 'app',
+): DataSourceOptions {
   const common = {
     entities,
     migrations,

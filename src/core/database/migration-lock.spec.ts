@@ -25,7 +25,12 @@ describe('the migrations’ session bounds', () => {
   delete service.time_zone;
 
   it('lift every bound the service sets on its sessions, on MariaDB and on MySQL 8: 120 s for a lock, no statement bound', () => {
-    expect(Object.keys(service).sort()).toEqual(['!80000:max_execution_time', 'M!100100:max_statement_time', 'innodb_lock_wait_timeout', 'lock_wait_timeout']);
+    expect(Object.keys(service).sort()).toEqual([
+      '!80000:max_execution_time',
+      'M!100100:max_statement_time',
+      'innodb_lock_wait_timeout',
+      'lock_wait_timeout',
+    ]);
     expect(assignments(MIGRATION_BOUNDS_SQL)).toEqual({
       lock_wait_timeout: '120',
       innodb_lock_wait_timeout: '120',

@@ -39,7 +39,9 @@ async function migrateMysql(dataSource: DataSource): Promise<Migration[]> {
   try {
     return await withMigrationBounds(runner, async () => {
       const name = migrationLockName(String(dataSource.driver.database));
-      const rows = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [name, LOCK_TIMEOUT_SECONDS])) as Array<{ locked: number | null }>;
+      const rows = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [name, LOCK_TIMEOUT_SECONDS])) as Array<{
+        locked: number | null;
+      }>;
       if (Number(rows[0]?.locked) !== 1) {
         throw new Error(`Timed out after ${LOCK_TIMEOUT_SECONDS}s waiting for the migration lock`);
       }

@@ -45,7 +45,12 @@ export const READ_BOUNDS_SQL =
 /** The bounds of the service's sessions: `DB_LOCK_TIMEOUT` for every lock, `DB_STATEMENT_TIMEOUT` per statement. */
 export function serviceBounds(timeouts: Timeouts): Required<SessionBounds> {
   const lock = Math.trunc(timeouts.lockSeconds);
-  return { metadataLock: lock, rowLock: lock, statement: timeouts.statementSeconds, execution: Math.round(timeouts.statementSeconds * 1000) };
+  return {
+    metadataLock: lock,
+    rowLock: lock,
+    statement: timeouts.statementSeconds,
+    execution: Math.round(timeouts.statementSeconds * 1000),
+  };
 }
 
 /**
@@ -127,7 +132,8 @@ export async function verifySessionSettings(query: (sql: string) => Promise<unkn
   const [row] = (await query(READ_BOUNDS_SQL)) as SessionBounds[];
   const want = serviceBounds(timeouts);
   // each server reports only its own statement bound
-  const statementTaken = row?.statement !== undefined ? Number(row.statement) === want.statement : Number(row?.execution) === want.execution;
+  const statementTaken =
+    row?.statement !== undefined ? Number(row.statement) === want.statement : Number(row?.execution) === want.execution;
   if (Number(row?.metadataLock) !== want.metadataLock || Number(row?.rowLock) !== want.rowLock || !statementTaken) {
     throw new Error('The database session did not take DB_LOCK_TIMEOUT and DB_STATEMENT_TIMEOUT (see core/database/mysql-session.ts)');
   }

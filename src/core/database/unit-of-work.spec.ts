@@ -97,19 +97,23 @@ describe('UnitOfWork', () => {
     expect(await count()).toBe(1);
   });
 
-  it.each(['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY', 'SQLITE_LOCKED', 'SQLITE_LOCKED_SHAREDCACHE', 'ER_LOCK_DEADLOCK'])(
-    'retries the whole run after contention (%s)',
-    async (code) => {
-      const uow = new UnitOfWork(dataSource, config());
-      let attempts = 0;
-      await uow.run(async (tx) => {
-        await tx.manager.query('INSERT INTO items (name) VALUES (?)', [`attempt-${++attempts}`]);
-        if (attempts === 1) throw Object.assign(new Error('contended'), { code });
-      });
-      expect(attempts).toBe(2);
-      expect(await count()).toBe(1);
-    },
-  );
+  it.each([
+    'SQLITE_BUSY',
+    'SQLITE_BUSY_SNAPSHOT',
+    'SQLITE_BUSY_RECOVERY',
+    'SQLITE_LOCKED',
+    'SQLITE_LOCKED_SHAREDCACHE',
+    'ER_LOCK_DEADLOCK',
+  ])('retries the whole run after contention (%s)', async (code) => {
+    const uow = new UnitOfWork(dataSource, config());
+    let attempts = 0;
+    await uow.run(async (tx) => {
+      await tx.manager.query('INSERT INTO items (name) VALUES (?)', [`attempt-${++attempts}`]);
+      if (attempts === 1) throw Object.assign(new Error('contended'), { code });
+    });
+    expect(attempts).toBe(2);
+    expect(await count()).toBe(1);
+  });
 
   it('does not retry other failures', async () => {
     const uow = new UnitOfWork(dataSource, config());

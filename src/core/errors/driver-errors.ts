@@ -45,7 +45,11 @@ const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1969, 2002, 2003, 20
  * TypeORM's MySQL driver without a pool, better-sqlite3's closed handle. The database is
  * unavailable to this process: 503, not 500.
  */
-const CLOSED_MESSAGES = [/^Pool is closed\.$/, /^Connection is not established with \w+ database$/, /^The database connection is not open$/];
+const CLOSED_MESSAGES = [
+  /^Pool is closed\.$/,
+  /^Connection is not established with \w+ database$/,
+  /^The database connection is not open$/,
+];
 
 interface DriverErrorShape {
   code?: unknown;
@@ -94,7 +98,9 @@ export function isContentionError(error: unknown): boolean {
   const driver = driverErrorOf(error);
   if (driver === null) return false;
   const code = typeof driver.code === 'string' ? driver.code : '';
-  return CONTENDED_CODES.has(code) || SQLITE_CONTENDED.test(code) || (typeof driver.errno === 'number' && CONTENDED_ERRNOS.has(driver.errno));
+  return (
+    CONTENDED_CODES.has(code) || SQLITE_CONTENDED.test(code) || (typeof driver.errno === 'number' && CONTENDED_ERRNOS.has(driver.errno))
+  );
 }
 
 export function isDatabaseUnavailableError(error: unknown): boolean {

@@ -13,15 +13,14 @@ describe('toAppError', () => {
     expect(toAppError(error)).toBe(error);
   });
 
-  it.each([
-    [{ code: 'ER_DUP_ENTRY', errno: 1062 }],
-    [{ code: 'SQLITE_CONSTRAINT_UNIQUE' }],
-    [{ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }],
-  ])('maps a duplicate key (%j) to 409 CONFLICT without driver text', (driverError) => {
-    const mapped = toAppError(driverFailure(driverError));
-    expect(mapped).toBeInstanceOf(ConflictError);
-    expect(mapped.message).not.toMatch(/INSERT|secret/);
-  });
+  it.each([[{ code: 'ER_DUP_ENTRY', errno: 1062 }], [{ code: 'SQLITE_CONSTRAINT_UNIQUE' }], [{ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }]])(
+    'maps a duplicate key (%j) to 409 CONFLICT without driver text',
+    (driverError) => {
+      const mapped = toAppError(driverFailure(driverError));
+      expect(mapped).toBeInstanceOf(ConflictError);
+      expect(mapped.message).not.toMatch(/INSERT|secret/);
+    },
+  );
 
   it.each([
     [{ code: 'ECONNREFUSED' }],

@@ -73,12 +73,10 @@ export class HealthController {
    * later regardless, building a DOMException and an event each time (about 15 µs a probe).
    */
   private check(name: string, probe: () => Promise<unknown> | undefined) {
-    return this.indicators
-      .check(name)
-      .attempt(async () => {
-        const answer = probe();
-        if (answer) await withTimeout(answer, CHECK_TIMEOUT_MS, name);
-      });
+    return this.indicators.check(name).attempt(async () => {
+      const answer = probe();
+      if (answer) await withTimeout(answer, CHECK_TIMEOUT_MS, name);
+    });
   }
 }
 

@@ -7,7 +7,8 @@ class Base {
 class A extends Base {}
 class B extends Base {}
 
-const contextOf = (controller: object, handler: unknown) => ({ getClass: () => controller, getHandler: () => handler }) as unknown as ExecutionContext;
+const contextOf = (controller: object, handler: unknown) =>
+  ({ getClass: () => controller, getHandler: () => handler }) as unknown as ExecutionContext;
 
 describe('HandlerCache', () => {
   it('computes once per controller and handler, and apart for a handler inherited by two controllers', () => {

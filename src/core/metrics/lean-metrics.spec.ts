@@ -14,7 +14,13 @@ const OBSERVATIONS: Array<[string, string, number, number]> = [
 describe('lean metrics', () => {
   it('a LeanHistogram exposes exactly what a prom-client Histogram exposes for the same observations', async () => {
     const reference = new Registry();
-    const histogram = new Histogram({ name: 'h_seconds', help: 'help text', labelNames: ['method', 'route', 'status_code'], buckets: BUCKETS, registers: [reference] });
+    const histogram = new Histogram({
+      name: 'h_seconds',
+      help: 'help text',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: BUCKETS,
+      registers: [reference],
+    });
     const lean = new Registry();
     const leanHistogram = new LeanHistogram('h_seconds', 'help text', BUCKETS, lean);
     for (const [method, route, status, seconds] of OBSERVATIONS) {

@@ -51,9 +51,7 @@ export function ApiEnvelope(model: Type<unknown> | null, options: ApiEnvelopeOpt
             type: 'object',
             required: ['data', 'meta'],
             properties: {
-              data: list
-                ? { type: 'array', items: { $ref: getSchemaPath(model) } }
-                : { $ref: getSchemaPath(model) },
+              data: list ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) },
               meta: { $ref: getSchemaPath(metaModel) },
             },
           },
@@ -61,8 +59,6 @@ export function ApiEnvelope(model: Type<unknown> | null, options: ApiEnvelopeOpt
   return applyDecorators(
     ApiExtraModels(...(model ? [model] : []), metaModel, ErrorEnvelopeDto),
     success,
-    ...errorStatuses.map((code) =>
-      ApiResponse({ status: code, description: ERROR_DESCRIPTIONS[code] ?? 'Error', type: ErrorEnvelopeDto }),
-    ),
+    ...errorStatuses.map((code) => ApiResponse({ status: code, description: ERROR_DESCRIPTIONS[code] ?? 'Error', type: ErrorEnvelopeDto })),
   );
 }

@@ -116,7 +116,8 @@ export class AppThrottlerGuard extends ThrottlerGuard {
 
   private plan(handler: object, controller: object): ActiveThrottler[] {
     const context = this.planning!;
-    const read = <T>(key: string): T | undefined => (Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller)) as T | undefined;
+    const read = <T>(key: string): T | undefined =>
+      (Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller)) as T | undefined;
     const active: ActiveThrottler[] = [];
     for (const throttler of this.throttlers) {
       const name = throttler.name!;
@@ -124,12 +125,15 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       if (read<boolean>(THROTTLER_KEYS.skip + name) || skipIf?.(context)) continue;
       active.push({
         throttler: throttler as ActiveThrottler['throttler'],
-        limit: read<Resolvable>(THROTTLER_KEYS.limit + name) ?? (throttler.limit),
-        ttl: read<Resolvable>(THROTTLER_KEYS.ttl + name) ?? (throttler.ttl),
-        blockDuration: read<Resolvable>(THROTTLER_KEYS.blockDuration + name) ?? (throttler.blockDuration),
-        getTracker: read<ThrottlerGetTrackerFunction>(THROTTLER_KEYS.tracker + name) ?? throttler.getTracker ?? this.commonOptions.getTracker!,
+        limit: read<Resolvable>(THROTTLER_KEYS.limit + name) ?? throttler.limit,
+        ttl: read<Resolvable>(THROTTLER_KEYS.ttl + name) ?? throttler.ttl,
+        blockDuration: read<Resolvable>(THROTTLER_KEYS.blockDuration + name) ?? throttler.blockDuration,
+        getTracker:
+          read<ThrottlerGetTrackerFunction>(THROTTLER_KEYS.tracker + name) ?? throttler.getTracker ?? this.commonOptions.getTracker!,
         generateKey:
-          read<ThrottlerGenerateKeyFunction>(THROTTLER_KEYS.keyGenerator + name) ?? throttler.generateKey ?? this.commonOptions.generateKey!,
+          read<ThrottlerGenerateKeyFunction>(THROTTLER_KEYS.keyGenerator + name) ??
+          throttler.generateKey ??
+          this.commonOptions.generateKey!,
       });
     }
     return active;

@@ -16,7 +16,12 @@ describe('ipKey', () => {
   it('groups IPv6 by /64, whatever the notation', () => {
     const key = ipKey('2001:db8:1:2::1');
     expect(key).toBe('ip:2001:db8:1:2::/64');
-    for (const sameBlock of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:0000:0000:0000:0002', '2001:DB8:1:2:a:b:c:d', '2001:db8:1:2::1%eth0']) {
+    for (const sameBlock of [
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:0db8:0001:0002:0000:0000:0000:0002',
+      '2001:DB8:1:2:a:b:c:d',
+      '2001:db8:1:2::1%eth0',
+    ]) {
       expect({ address: sameBlock, key: ipKey(sameBlock) }).toEqual({ address: sameBlock, key });
     }
     for (const otherBlock of ['2001:db8:1:3::1', '2001:db8:2:2::1', '2001:db9:1:2::1']) {

@@ -52,7 +52,11 @@ export class AccountsRepository extends TypeOrmRepository<Account> {
     const result = await runner(tx).query(
       `UPDATE accounts SET balance = CASE id ${deltas.map(() => 'WHEN ? THEN balance + ?').join(' ')} END, updated_at = ? ` +
         `WHERE id IN (${deltas.map(() => '?').join(', ')})`,
-      [...deltas.flatMap(({ id, delta }) => [id, Math.trunc(delta)]), driver.preparePersistentValue(at, updatedAt), ...deltas.map(({ id }) => id)],
+      [
+        ...deltas.flatMap(({ id, delta }) => [id, Math.trunc(delta)]),
+        driver.preparePersistentValue(at, updatedAt),
+        ...deltas.map(({ id }) => id),
+      ],
       true,
     );
     if (result.affected !== deltas.length) throw new Error(`balance update changed ${result.affected} of ${deltas.length} accounts`);
@@ -84,7 +88,8 @@ export class AccountsRepository extends TypeOrmRepository<Account> {
   private hydrate(row: Record<string, unknown>): Account {
     const { driver } = this.orm.manager.connection;
     const account = this.orm.metadata.create() as Account;
-    for (const column of this.orm.metadata.columns) column.setEntityValue(account, driver.prepareHydratedValue(row[column.databaseName], column));
+    for (const column of this.orm.metadata.columns)
+      column.setEntityValue(account, driver.prepareHydratedValue(row[column.databaseName], column));
     return account;
   }
 }

@@ -30,7 +30,15 @@ export class AccountsService {
 
   async create(owner: AuthUser, input: { name: string; currency: string }): Promise<Account> {
     const now = new Date();
-    const account: Account = { id: uuidv7(), ownerId: owner.id, name: input.name, currency: input.currency, balance: 0, createdAt: now, updatedAt: now };
+    const account: Account = {
+      id: uuidv7(),
+      ownerId: owner.id,
+      name: input.name,
+      currency: input.currency,
+      balance: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
     return this.accounts.create(account);
   }
 
@@ -65,7 +73,15 @@ export class AccountsService {
       if (account.balance + amount > MAX_BALANCE) throw new BalanceLimitError(accountId);
       const now = new Date();
       await this.accounts.addToBalances(tx, [{ id: accountId, delta: amount }], now);
-      const entry: LedgerEntry = { id: uuidv7(), type: 'deposit', fromAccountId: null, toAccountId: accountId, amount, currency: account.currency, createdAt: now };
+      const entry: LedgerEntry = {
+        id: uuidv7(),
+        type: 'deposit',
+        fromAccountId: null,
+        toAccountId: accountId,
+        amount,
+        currency: account.currency,
+        createdAt: now,
+      };
       await this.ledger.append(tx, entry);
       return entry;
     });

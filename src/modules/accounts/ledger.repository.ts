@@ -74,7 +74,10 @@ export class LedgerRepository extends TypeOrmRepository<LedgerEntry> {
       toAccountId: row.to_account_id,
       amount: Number(row.amount),
       currency: row.currency,
-      createdAt: typeof row.created_at === 'string' ? new Date(row.created_at.replace(' ', 'T') + (row.created_at.endsWith('Z') ? '' : 'Z')) : row.created_at,
+      createdAt:
+        typeof row.created_at === 'string'
+          ? new Date(row.created_at.replace(' ', 'T') + (row.created_at.endsWith('Z') ? '' : 'Z'))
+          : row.created_at,
     }));
   }
 }

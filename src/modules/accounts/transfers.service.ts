@@ -30,8 +30,7 @@ export interface TransferInput {
 }
 
 export type TransferOutcome =
-  | { replayed: false; transaction: TransactionResponse }
-  | { replayed: true; status: number; transaction: TransactionResponse };
+  { replayed: false; transaction: TransactionResponse } | { replayed: true; status: number; transaction: TransactionResponse };
 
 const KEY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Beyond the longest unit of work: the gap between claim and transaction, a slow commit, clock skew between instances. */

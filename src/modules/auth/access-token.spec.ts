@@ -85,21 +85,33 @@ describe('access-token verification: the global guard and passport-jwt agree', (
     ['signed with the refresh secret', () => forge(HS256, claims(), config.jwt.refreshSecret), false],
     ['alg none, no signature', () => `${b64({ alg: 'none' })}.${b64(claims())}.`, false],
     ['alg HS512 with the access key', () => jwt.sign(claims(), { secret: config.jwt.accessSecret, algorithm: 'HS512' }), false],
-    ['alg HS256 in the header, HS512 signature', () => {
-      const input = `${b64(HS256)}.${b64(claims())}`;
-      return `${input}.${createHmac('sha512', config.jwt.accessSecret).update(input).digest('base64url')}`;
-    }, false],
-    ['a payload changed after signing', () => {
-      const [h, , s] = forge(HS256, claims()).split('.');
-      return `${h}.${b64(claims({ ver: 3, sub: USER, roles: ['admin'] }))}.${s}`;
-    }, false],
+    [
+      'alg HS256 in the header, HS512 signature',
+      () => {
+        const input = `${b64(HS256)}.${b64(claims())}`;
+        return `${input}.${createHmac('sha512', config.jwt.accessSecret).update(input).digest('base64url')}`;
+      },
+      false,
+    ],
+    [
+      'a payload changed after signing',
+      () => {
+        const [h, , s] = forge(HS256, claims()).split('.');
+        return `${h}.${b64(claims({ ver: 3, sub: USER, roles: ['admin'] }))}.${s}`;
+      },
+      false,
+    ],
     ['padding after the signature', () => `${forge(HS256, claims())}=`, false],
     ['four segments', () => `${forge(HS256, claims())}.x`, false],
     ['two segments', () => forge(HS256, claims()).split('.').slice(0, 2).join('.'), false],
-    ['a payload that is not JSON', () => {
-      const input = `${b64(HS256)}.${Buffer.from('not json').toString('base64url')}`;
-      return `${input}.${createHmac('sha256', config.jwt.accessSecret).update(input).digest('base64url')}`;
-    }, false],
+    [
+      'a payload that is not JSON',
+      () => {
+        const input = `${b64(HS256)}.${Buffer.from('not json').toString('base64url')}`;
+        return `${input}.${createHmac('sha256', config.jwt.accessSecret).update(input).digest('base64url')}`;
+      },
+      false,
+    ],
     ['a payload that is an array', () => forge(HS256, [claims()]), false],
     ['a header that is not JSON', () => `${Buffer.from('{alg').toString('base64url')}.${b64(claims())}.abc`, false],
   ];

@@ -89,7 +89,7 @@ export class AuthController {
     description:
       'A wrong `currentPassword` is 401 `UNAUTHORIZED` (bad credentials), and so is a right one that stopped being current before the change was stored ' +
       '(another password change, a logout-all or a role change committed meanwhile): nothing changes. ' +
-      '`AUTH_RATE_LIMIT` per IP, and a wrong `currentPassword` counts as a failed login of the account\'s email: once its failures are used up, 429 even with the right password.',
+      "`AUTH_RATE_LIMIT` per IP, and a wrong `currentPassword` counts as a failed login of the account's email: once its failures are used up, 429 even with the right password.",
   })
   @ApiEnvelope(null, { errors: [400, 401] })
   async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {

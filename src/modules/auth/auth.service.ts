@@ -52,7 +52,11 @@ export class AuthService {
     const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);
     const token = this.newRefreshToken(user.id, uuidv7(), familyExpiresAt, now);
     if (!(await this.refreshTokens.createForTokenVersion(token.row, user.tokenVersion))) {
-      this.security.warn({ event: 'login.failed', userId: user.id, msg: 'login failed: the sessions ended while the password was checked' });
+      this.security.warn({
+        event: 'login.failed',
+        userId: user.id,
+        msg: 'login failed: the sessions ended while the password was checked',
+      });
       throw new UnauthorizedError(BAD_CREDENTIALS);
     }
     this.security.log({ event: 'login.succeeded', userId: user.id, msg: 'login succeeded' });
@@ -99,7 +103,9 @@ export class AuthService {
    * A wrong current password counts against the email's failures, as a failed login does.
    */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
-    await this.credentials.changePassword(userId, currentPassword, newPassword, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
+    await this.credentials.changePassword(userId, currentPassword, newPassword, (tx) =>
+      this.refreshTokens.revokeAllForUserInTx(tx, userId),
+    );
     this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });
   }
 

@@ -53,11 +53,11 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
    */
   async rotate(tx: Tx, oldId: string, successor: RefreshToken): Promise<boolean> {
     const result = await tx.manager
-        .createQueryBuilder()
-        .update(RefreshToken)
-        .set({ status: 'used', replacedBy: successor.id })
-        .where('id = :id AND status = :active', { id: oldId, active: 'active' })
-        .execute();
+      .createQueryBuilder()
+      .update(RefreshToken)
+      .set({ status: 'used', replacedBy: successor.id })
+      .where('id = :id AND status = :active', { id: oldId, active: 'active' })
+      .execute();
     if (!result.affected) return false;
     await tx.manager.insert(RefreshToken, successor);
     return true;

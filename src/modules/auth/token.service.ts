@@ -133,7 +133,10 @@ export class TokenService {
  * `JwtStrategy` after passport-jwt's own checks): the access type, the issuer and audience, a
  * user id, a token version, an expiry in the future, and no `nbf` in the future.
  */
-export function checkAccessClaims(claims: Record<string, unknown>, nowSeconds = Math.floor(Date.now() / 1000)): claims is Record<string, unknown> & AccessClaims {
+export function checkAccessClaims(
+  claims: Record<string, unknown>,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): claims is Record<string, unknown> & AccessClaims {
   const { typ, sub, ver, iss, aud, exp, nbf } = claims;
   return (
     typ === 'access' &&

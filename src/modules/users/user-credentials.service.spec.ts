@@ -73,7 +73,10 @@ const fakeUnitOfWork = {
 };
 
 describe('UserCredentialsService', () => {
-  const hasher = { hash: (p: string) => Promise.resolve(`hashed:${p}`), verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`) };
+  const hasher = {
+    hash: (p: string) => Promise.resolve(`hashed:${p}`),
+    verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`),
+  };
   let repo: FakeUsersRepository;
   let limiter: FakeLimiter;
   let credentials: UserCredentialsService;
@@ -174,16 +177,24 @@ describe('UserCredentialsService', () => {
       during(() => Object.assign(repo.rows.get(user.id)!, { passwordHash: 'hashed:victims-new-password', tokenVersion: 4 }));
       const refused = credentials.changePassword(user.id, 'password-123', 'attackers-password', endSessions);
       await expect(refused).rejects.toBeInstanceOf(UnauthorizedError);
-      await expect(refused).rejects.toMatchObject({ message: 'The current password is incorrect', details: { currentPassword: ['currentPassword is incorrect'] } });
+      await expect(refused).rejects.toMatchObject({
+        message: 'The current password is incorrect',
+        details: { currentPassword: ['currentPassword is incorrect'] },
+      });
       expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:victims-new-password', tokenVersion: 4 });
-      expect(journal.filter((line) => !line.startsWith('slot'))).toEqual([`begin tx ${fakeUnitOfWork.transactions}`, `commit tx ${fakeUnitOfWork.transactions}`]);
+      expect(journal.filter((line) => !line.startsWith('slot'))).toEqual([
+        `begin tx ${fakeUnitOfWork.transactions}`,
+        `commit tx ${fakeUnitOfWork.transactions}`,
+      ]);
       // the password checked was right when checked: not a failure
       expect(limiter.held).toEqual([]);
     });
 
     it('a logout-all committed meanwhile (the version moved, the hash did not): 401, the password unchanged', async () => {
       during(() => void (repo.rows.get(user.id)!.tokenVersion += 1));
-      await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(
+        UnauthorizedError,
+      );
       expect(repo.rows.get(user.id)).toMatchObject({ passwordHash: 'hashed:password-123', tokenVersion: 4 });
       expect(journal.filter((line) => line.startsWith('sessions ended'))).toEqual([]);
     });
@@ -213,7 +224,9 @@ describe('UserCredentialsService', () => {
     it('the slot is taken before the password is checked: once the failures are used up, 429 and nothing is checked or written', async () => {
       const verify = jest.spyOn(hasher, 'verify');
       limiter.exhausted = true;
-      await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(RateLimitedError);
+      await expect(credentials.changePassword(user.id, 'password-123', 'new-password-1', endSessions)).rejects.toBeInstanceOf(
+        RateLimitedError,
+      );
       await expect(credentials.verify(user.email, 'password-123')).rejects.toBeInstanceOf(RateLimitedError);
       expect(verify).not.toHaveBeenCalled();
       expect(journal).toEqual([]);

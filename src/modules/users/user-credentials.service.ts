@@ -72,7 +72,9 @@ export class UserCredentialsService {
   async changePassword(id: string, currentPassword: string, newPassword: string, endSessions: EndSessions): Promise<void> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('User', id);
-    const verified = await this.counted(user.email, async () => ((await this.hasher.verify(user.passwordHash, currentPassword)) ? user : null));
+    const verified = await this.counted(user.email, async () =>
+      (await this.hasher.verify(user.passwordHash, currentPassword)) ? user : null,
+    );
     if (!verified) {
       this.security.warn({ event: 'password.change_failed', userId: id, msg: 'password change refused: wrong current password' });
       throw currentPasswordIncorrect();

@@ -24,7 +24,11 @@ export class UsersController {
       'Offset mode (`page`, `pageSize`) adds `meta.pagination`; cursor mode (`limit`, `after`) adds `meta.cursor`. ' +
       'Mixing the two is 400 `BAD_REQUEST`; a cursor from another query or an altered one is 400 `BAD_REQUEST`.',
   })
-  @ApiEnvelope(UserResponse, { list: 'offset', errors: [400, 401, 403], description: 'A page of users (offset mode shown; cursor mode has meta.cursor)' })
+  @ApiEnvelope(UserResponse, {
+    list: 'offset',
+    errors: [400, 401, 403],
+    description: 'A page of users (offset mode shown; cursor mode has meta.cursor)',
+  })
   async list(@Query() query: ListUsersQuery): Promise<OffsetPage<UserResponse> | CursorPage<UserResponse>> {
     return (await this.users.list(query)).map(toUserResponse);
   }
@@ -47,11 +51,7 @@ export class UsersController {
   @Patch(':id')
   @ApiOperation({ summary: 'Update name or email (self or admin); only an admin may set roles' })
   @ApiEnvelope(UserResponse, { errors: [400, 401, 403, 404, 409, 413, 415] })
-  async update(
-    @CurrentUser() actor: AuthUser,
-    @Param('id', UuidParamPipe) id: string,
-    @Body() body: UpdateUserDto,
-  ): Promise<UserResponse> {
+  async update(@CurrentUser() actor: AuthUser, @Param('id', UuidParamPipe) id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
     return toUserResponse(await this.users.update(actor, id, body));
   }
 

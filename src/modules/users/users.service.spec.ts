@@ -66,7 +66,10 @@ describe('UsersService', () => {
   let invalidated: string[];
   let accounts: { byOwners: jest.Mock; closeAllForOwner: jest.Mock };
   let service: UsersService;
-  const hasher = { hash: (p: string) => Promise.resolve(`hashed:${p}`), verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`) };
+  const hasher = {
+    hash: (p: string) => Promise.resolve(`hashed:${p}`),
+    verify: (h: string | null, p: string) => Promise.resolve(h === `hashed:${p}`),
+  };
   const admin = { id: 'admin-id', roles: ['admin', 'user'] as const };
 
   beforeEach(() => {

@@ -169,7 +169,13 @@ export class UsersService {
     await this.cache.invalidate(userCacheKey(id));
     if (!updated) throw new NotFoundError('User', id);
     const record = toUserRecord(updated);
-    this.events.emit(UserUpdatedEvent.type, new UserUpdatedEvent(record, Object.keys(changes).filter((k) => k !== 'updatedAt')));
+    this.events.emit(
+      UserUpdatedEvent.type,
+      new UserUpdatedEvent(
+        record,
+        Object.keys(changes).filter((k) => k !== 'updatedAt'),
+      ),
+    );
     return record;
   }
 

@@ -7,13 +7,17 @@ import { ROLES } from '../../../core/auth/auth-user';
 import { canonicalEmail } from '../../../core/auth/canonical-email';
 import { isCommonPassword } from '../../../core/auth/common-passwords';
 
-export const canonicalEmailTransform = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? canonicalEmail(value) : value));
+export const canonicalEmailTransform = Transform(({ value }: { value: unknown }) =>
+  typeof value === 'string' ? canonicalEmail(value) : value,
+);
 const trim = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
 /** Email: canonical (trimmed, lower-cased, NFC; accents kept), at most 254 characters. */
 export const EmailField = (optional = false) =>
   applyDecorators(
-    optional ? ApiPropertyOptional({ example: 'ada@example.com', maxLength: 254 }) : ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
+    optional
+      ? ApiPropertyOptional({ example: 'ada@example.com', maxLength: 254 })
+      : ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
     ...(optional ? [Absent()] : []),
     canonicalEmailTransform,
     IsString(),
@@ -49,7 +53,9 @@ export const PasswordField = (name = 'password') =>
 /** Name: trimmed, 1 to 100 characters. */
 export const NameField = (optional = false) =>
   applyDecorators(
-    optional ? ApiPropertyOptional({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }) : ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
+    optional
+      ? ApiPropertyOptional({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 })
+      : ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 }),
     ...(optional ? [Absent()] : []),
     trim,
     IsString(),
