@@ -14,6 +14,7 @@ import { EnvelopeInterceptor } from './http/envelope.interceptor';
 import { createValidationPipe } from './http/validation.pipe';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OutboxModule } from './outbox/outbox.module';
 import { RedisModule } from './redis/redis.module';
 import { ThrottlingModule } from './throttling/throttling.module';
 
@@ -29,6 +30,7 @@ export class CoreModule {
         LoggingModule.forRoot(logger),
         DatabaseModule.forRoot(config, logger),
         DatabaseCoreModule,
+        OutboxModule,
         RedisModule,
         AppCacheModule,
         ThrottlingModule,

@@ -4,6 +4,7 @@ import { CreateRefreshTokens1764000000001 } from './1764000000001-create-refresh
 import { CreateAccounts1764000000002 } from './1764000000002-create-accounts';
 import { FenceIdempotencyClaims1765000000000 } from './1765000000000-fence-idempotency-claims';
 import { EmailBinaryCollation1765000000001 } from './1765000000001-email-binary-collation';
+import { CreateOutboxEvents1766000000000 } from '../core/outbox/migrations/1766000000000-create-outbox-events';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -17,4 +18,5 @@ export const migrations: MigrationClass[] = [
   CreateAccounts1764000000002,
   FenceIdempotencyClaims1765000000000,
   EmailBinaryCollation1765000000001,
+  CreateOutboxEvents1766000000000,
 ];

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/commo
 import type { FastifyRequest } from 'fastify';
 import { ForbiddenError } from '../errors/app-error';
 import { HandlerCache } from '../http/handler-cache';
+import { requestContext } from '../http/request-context';
 import { AppThrottlerGuard } from '../throttling/app-throttler.guard';
 import { AuthUser, Role } from './auth-user';
 import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
@@ -47,6 +48,8 @@ export class AccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser }>();
     const user = await this.authenticator.authenticate(request);
     request.user = user;
+    const store = requestContext.getStore();
+    if (store) store.actorId = user.id; // domain events carry the caller
     if (policy.roles.length > 0 && !policy.roles.every((role) => user.roles.includes(role))) {
       this.logger.warn({
         event: 'authorization.denied',

@@ -4,6 +4,8 @@ import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { ServiceUnavailableError } from '../errors/app-error';
 import { describeDriverError, isContentionError, isDriverError } from '../errors/driver-errors';
+import { DomainEvent, NewDomainEvent, toDomainEvent } from '../outbox/domain-event';
+import { insertOutboxEvent } from '../outbox/outbox-store';
 import { SqliteGate } from './sqlite-gate';
 
 /** An open database transaction: repositories take it to run their statements inside it. */
@@ -14,6 +16,12 @@ export interface Tx {
    * that throws or rejects is logged; the committed work still answers as committed.
    */
   afterCommit(fn: () => unknown): void;
+  /**
+   * Appends a domain event to the outbox inside this transaction: it exists if and only if the
+   * transaction commits (a rolled-back attempt's rows vanish with it, so retries never
+   * duplicate). The relay delivers it after the commit.
+   */
+  publish<D extends object>(event: NewDomainEvent<D>): Promise<DomainEvent<D>>;
 }
 
 const MAX_ATTEMPTS = 6;
@@ -41,6 +49,8 @@ const MAX_TOTAL_BACKOFF_MS = (BACKOFF_STEP_MS * MAX_ATTEMPTS * (MAX_ATTEMPTS - 1
 export class UnitOfWork {
   private readonly logger = new Logger(UnitOfWork.name);
   private readonly sqlite: SqliteGate | null;
+  /** Told after a run that published events has committed (the outbox relay: deliver now rather than at its next poll). */
+  private readonly publishedListeners: Array<() => void> = [];
   /** The longest a run may take from `run()` to its commit. */
   readonly maxRunMs: number;
 
@@ -56,25 +66,44 @@ export class UnitOfWork {
     return this.sqlite === null;
   }
 
+  /** `listener` runs after every run that published an event commits. */
+  onEventsCommitted(listener: () => void): void {
+    this.publishedListeners.push(listener);
+  }
+
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.maxRunMs;
     const hooks: Array<() => unknown> = [];
+    const published = { count: 0 };
     const result = await (this.sqlite
-      ? this.sqlite.exclusive(() => this.withRetries(work, hooks, deadline))
-      : this.withRetries(work, hooks, deadline));
+      ? this.sqlite.exclusive(() => this.withRetries(work, hooks, published, deadline))
+      : this.withRetries(work, hooks, published, deadline));
     // after the loop: nothing a listener does can re-run or fail work that has committed
+    if (published.count > 0) for (const listener of this.publishedListeners) this.runHook(listener);
     for (const hook of hooks) this.runHook(hook);
     return result;
   }
 
-  private async withRetries<T>(work: (tx: Tx) => Promise<T>, hooks: Array<() => unknown>, deadline: number): Promise<T> {
+  private async withRetries<T>(
+    work: (tx: Tx) => Promise<T>,
+    hooks: Array<() => unknown>,
+    published: { count: number },
+    deadline: number,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       hooks.length = 0; // hooks of a rolled-back attempt never run
+      published.count = 0; // nor did its events happen
       try {
         return await this.dataSource.transaction(async (manager) => {
           // past the deadline before it starts (a long wait for the connection or the SQLite gate): not started at all
           if (Date.now() > deadline) throw new RunTooLongError();
-          const result = await work({ manager, afterCommit: (fn) => hooks.push(fn) });
+          const publish = async <D extends object>(input: NewDomainEvent<D>): Promise<DomainEvent<D>> => {
+            const event = toDomainEvent(input);
+            await insertOutboxEvent(manager, event);
+            published.count++;
+            return event;
+          };
+          const result = await work({ manager, afterCommit: (fn) => hooks.push(fn), publish });
           if (Date.now() > deadline) throw new RunTooLongError();
           return result;
         });

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 
 export interface RequestContext {
   requestId: string;
+  /** The authenticated caller's id, set by the access guard once it knows it (domain events carry it). */
+  actorId?: string;
   /** The request's child logger: every line it writes carries `requestId`. */
   log: Logger;
   /**

@@ -1,0 +1,212 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { Tx, UnitOfWork } from '../database/unit-of-work';
+import { describeDriverError, isDriverError } from '../errors/driver-errors';
+import { InjectRedis, RedisClient } from '../redis/redis.module';
+import { DomainEvent } from './domain-event';
+import { OUTBOX_SUBSCRIBER } from './on-outbox-event.decorator';
+import { OUTBOX_TABLE } from './outbox-store';
+
+export type OutboxHandler = (event: DomainEvent, tx: Tx) => unknown;
+
+/** Between polls when there is nothing to do; a unit of work that published nudges the relay at once. */
+export const OUTBOX_POLL_MS = 200;
+const BATCH = 100;
+/** Back-off after a failed pass: doubling up to this. */
+const MAX_BACKOFF_MS = 30_000;
+/** Delivered (and streamed) rows are kept this long, then purged by an hourly sweep. */
+export const OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const SWEEP_EVERY_MS = 60 * 60 * 1000;
+const STREAM_TIMEOUT_MS = 2000;
+
+interface OutboxRow {
+  id: string;
+  payload: string;
+}
+
+/**
+ * Delivers committed outbox rows to the `@OnOutboxEvent` subscribers, at least once, in id order
+ * within a pass: in one transaction it claims the oldest undelivered rows (`FOR UPDATE SKIP
+ * LOCKED` on MySQL/MariaDB, so instances never hold one row at once; SQLite: the unit of work's
+ * exclusive transaction, one instance), calls each subscriber with the event and that
+ * transaction, marks the rows delivered and commits. A subscriber that throws rolls the pass
+ * back; it is retried with back-off. A second pass, with its own cursor column (`streamed_at`),
+ * appends each event to the Redis stream `<REDIS_KEY_PREFIX>events` when `REDIS_URL` is set, so
+ * a Redis outage delays the stream without holding up subscribers.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly handlers = new Map<string, OutboxHandler[]>();
+  private readonly mysql: boolean;
+  private readonly streamKey: string;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private failures = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    @InjectRedis() private readonly redis: RedisClient | null,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'redisKeyPrefix'>,
+  ) {
+    this.mysql = dataSource.options.type === 'mysql';
+    this.streamKey = `${config.redisKeyPrefix}events`;
+  }
+
+  onApplicationBootstrap(): void {
+    this.discoverSubscribers();
+    this.uow.onEventsCommitted(() => this.nudge());
+    this.stopped = false;
+    this.schedule(0); // rows left undelivered by a crash go first
+    this.sweeper = setInterval(() => void this.purge(), SWEEP_EVERY_MS).unref();
+  }
+
+  /** Stops polling and waits for the pass in hand (before the data source and Redis close). */
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.inFlight;
+  }
+
+  /** A subscriber registered by hand (tests; code that is not a provider). */
+  subscribe(type: string, handler: OutboxHandler): void {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), handler]);
+  }
+
+  /** Deliver now rather than at the next poll. */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.inFlight) this.again = true;
+    else this.schedule(0);
+  }
+
+  /** One delivery pass and one stream pass; resolves with the rows delivered. */
+  async drain(): Promise<number> {
+    const delivered = await this.deliverBatch();
+    if (this.redis) await this.streamBatch();
+    return delivered;
+  }
+
+  private discoverSubscribers(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      const prototype = Object.getPrototypeOf(instance) as object;
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const method = instance[name];
+        if (typeof method !== 'function') continue;
+        const types = this.reflector.get<string[] | undefined>(OUTBOX_SUBSCRIBER, method as (...args: unknown[]) => unknown);
+        for (const type of types ?? []) this.subscribe(type, (method as OutboxHandler).bind(instance));
+      }
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), ms);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    this.timer = null;
+    this.again = false;
+    this.inFlight = this.pass().finally(() => (this.inFlight = null));
+  }
+
+  private async pass(): Promise<void> {
+    let busy = false;
+    try {
+      const delivered = await this.deliverBatch();
+      const streamed = this.redis ? await this.streamBatch() : 0;
+      busy = delivered === BATCH || streamed === BATCH;
+      this.failures = 0;
+    } catch (error) {
+      this.failures++;
+      const err = isDriverError(error) ? describeDriverError(error) : error;
+      this.logger.error({ msg: 'outbox pass failed; retrying with back-off', failures: this.failures, err });
+    }
+    const backoff = Math.min(OUTBOX_POLL_MS * 2 ** this.failures, MAX_BACKOFF_MS);
+    this.schedule(this.failures > 0 ? backoff : busy || this.again ? 0 : OUTBOX_POLL_MS);
+  }
+
+  private claimSql(column: 'delivered_at' | 'streamed_at'): string {
+    return (
+      `SELECT id, payload FROM ${OUTBOX_TABLE} WHERE ${column} IS NULL ORDER BY id LIMIT ${BATCH}` +
+      (this.mysql ? ' FOR UPDATE SKIP LOCKED' : '')
+    );
+  }
+
+  /** A cheap look outside any transaction: an idle poll takes no lock (nor SQLite's gate). */
+  private async anyPending(column: 'delivered_at' | 'streamed_at'): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(`SELECT id FROM ${OUTBOX_TABLE} WHERE ${column} IS NULL LIMIT 1`);
+    return rows.length > 0;
+  }
+
+  private async deliverBatch(): Promise<number> {
+    if (!(await this.anyPending('delivered_at'))) return 0;
+    return this.uow.run(async (tx) => {
+      const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('delivered_at'));
+      for (const row of rows) {
+        const event = JSON.parse(row.payload) as DomainEvent;
+        for (const handler of this.handlers.get(event.type) ?? []) await handler(event, tx);
+      }
+      await this.mark(tx, 'delivered_at', rows);
+      return rows.length;
+    });
+  }
+
+  private async streamBatch(): Promise<number> {
+    const redis = this.redis;
+    if (!redis?.isReady || !(await this.anyPending('streamed_at'))) return 0;
+    return this.uow.run(async (tx) => {
+      const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('streamed_at'));
+      for (const row of rows) {
+        const event = JSON.parse(row.payload) as DomainEvent;
+        // a failure rolls the pass back: those rows are appended again later (consumers dedupe by id)
+        await withDeadline(redis.xAdd(this.streamKey, '*', { id: event.id, type: event.type, event: row.payload }), STREAM_TIMEOUT_MS);
+      }
+      await this.mark(tx, 'streamed_at', rows);
+      return rows.length;
+    });
+  }
+
+  private async mark(tx: Tx, column: 'delivered_at' | 'streamed_at', rows: OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.manager.query(`UPDATE ${OUTBOX_TABLE} SET ${column} = ? WHERE id IN (${rows.map(() => '?').join(', ')})`, [
+      Date.now(),
+      ...rows.map((row) => row.id),
+    ]);
+  }
+
+  private async purge(): Promise<void> {
+    try {
+      const cutoff = Date.now() - OUTBOX_RETENTION_MS;
+      await this.dataSource.query(`DELETE FROM ${OUTBOX_TABLE} WHERE delivered_at < ?${this.redis ? ' AND streamed_at IS NOT NULL' : ''}`, [
+        cutoff,
+      ]);
+    } catch (error) {
+      const err = isDriverError(error) ? describeDriverError(error) : error;
+      this.logger.warn({ msg: 'outbox purge failed; next sweep retries', err });
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
