@@ -3,15 +3,16 @@ import type { FastifyRequest } from 'fastify';
 import type { AppThrottlerGuard } from '../throttling/app-throttler.guard';
 import { AccessGuard } from './access.guard';
 import type { AuthUser } from './auth-user';
-import { Public, Roles } from './auth.decorators';
+import { Auth, Public } from './auth.decorators';
 
 class Routes {
   @Public()
   open(): void {}
 
+  @Auth()
   mine(): void {}
 
-  @Roles('admin')
+  @Auth({ roles: ['admin'] })
   admin(): void {}
 }
 

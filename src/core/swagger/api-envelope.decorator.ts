@@ -1,4 +1,4 @@
-import { applyDecorators, Type } from '@nestjs/common';
+import { applyDecorators, SetMetadata, Type } from '@nestjs/common';
 import { ApiExtraModels, ApiNoContentResponse, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { CursorPageMetaDto, ErrorEnvelopeDto, OffsetPageMetaDto, ResponseMetaDto } from './envelope.schemas';
 
@@ -19,6 +19,9 @@ export const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: '`SERVICE_UNAVAILABLE`: a dependency is down; retry later',
 };
 
+/** The `errors` a route's `@ApiEnvelope` lists (the access-rule check reads them). */
+export const API_ENVELOPE_ERRORS = 'app:api-envelope-errors';
+
 /** Errors every `/api/v1` route can answer with. */
 const COMMON_API_ERRORS = [429, 500, 503];
 
@@ -27,7 +30,10 @@ export interface ApiEnvelopeOptions {
   description?: string;
   /** The payload is a list; `offset` / `cursor` add the matching `meta` block. */
   list?: 'plain' | 'offset' | 'cursor';
-  /** Error statuses this route can answer with besides the common ones. */
+  /**
+   * Error statuses this route can answer with besides the common ones. Not 401 on an `@Auth`
+   * route, nor 403 on an `@Auth({ roles })` one: `@Auth` documents those (start-up refuses both).
+   */
   errors?: number[];
   /** Set false for routes outside `/api/v1` (not rate limited). */
   commonErrors?: boolean;
@@ -57,6 +63,7 @@ export function ApiEnvelope(model: Type<unknown> | null, options: ApiEnvelopeOpt
           },
         });
   return applyDecorators(
+    SetMetadata(API_ENVELOPE_ERRORS, errors),
     ApiExtraModels(...(model ? [model] : []), metaModel, ErrorEnvelopeDto),
     success,
     ...errorStatuses.map((code) => ApiResponse({ status: code, description: ERROR_DESCRIPTIONS[code] ?? 'Error', type: ErrorEnvelopeDto })),

@@ -1,5 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { accessRuleProblems } from '../auth/access-rules';
 import { OPENAPI_PUBLIC } from '../auth/auth.decorators';
 import { ERROR_DESCRIPTIONS } from './api-envelope.decorator';
 import { ErrorEnvelopeDto } from './envelope.schemas';
@@ -8,8 +10,13 @@ type OperationObject = NonNullable<OpenAPIObject['paths'][string]['get']>;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 
-/** Serves the Swagger UI at `/docs` and the OpenAPI 3 document at `/docs/json`. */
+/**
+ * Serves the Swagger UI at `/docs` and the OpenAPI 3 document at `/docs/json`. Refuses to start
+ * when a route's access rule is missing, doubled, or contradicted by its documented errors
+ * (`accessRuleProblems`): the document would say something the guard does not do.
+ */
 export function setupSwagger(app: INestApplication): void {
+  assertAccessRules(app);
   const config = new DocumentBuilder()
     .setTitle('Modular monolith API')
     .setDescription(
@@ -33,6 +40,15 @@ export function setupSwagger(app: INestApplication): void {
     yamlDocumentUrl: 'docs/yaml',
     swaggerOptions: { persistAuthorization: true },
   });
+}
+
+function assertAccessRules(app: INestApplication): void {
+  const controllers: Array<Type<unknown>> = [];
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) if (wrapper.metatype) controllers.push(wrapper.metatype as Type<unknown>);
+  }
+  const problems = accessRuleProblems(controllers);
+  if (problems.length > 0) throw new Error(`Access rules:\n  ${problems.join('\n  ')}`);
 }
 
 /**

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthUser } from '../../core/auth/auth-user';
-import { CurrentUser } from '../../core/auth/auth.decorators';
+import { Auth, CurrentUser } from '../../core/auth/auth.decorators';
 import { ValidationError } from '../../core/errors/app-error';
 import { UuidParamPipe } from '../../core/http/uuid-param.pipe';
 import { ApiEnvelope } from '../../core/swagger/api-envelope.decorator';
@@ -14,7 +14,7 @@ import { TransfersService } from './transfers.service';
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,255}$/;
 
 @ApiTags('transfers')
-@ApiBearerAuth()
+@Auth()
 @Controller('transfers')
 export class TransfersController {
   constructor(
@@ -31,7 +31,7 @@ export class TransfersController {
       '`IDEMPOTENCY_KEY_MISMATCH`; while the first request runs, 409. Keys are kept 24 h, per caller.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1 to 255 printable characters' })
-  @ApiEnvelope(TransactionResponse, { status: 201, errors: [400, 401, 403, 404, 409, 413, 415, 422] })
+  @ApiEnvelope(TransactionResponse, { status: 201, errors: [400, 403, 404, 409, 413, 415, 422] })
   async create(
     @CurrentUser() actor: AuthUser,
     @Body() body: TransferDto,
@@ -48,7 +48,7 @@ export class TransfersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One transfer (owner of either side, or admin)' })
-  @ApiEnvelope(TransactionResponse, { errors: [400, 401, 403, 404] })
+  @ApiEnvelope(TransactionResponse, { errors: [400, 403, 404] })
   async get(@CurrentUser() actor: AuthUser, @Param('id', UuidParamPipe) id: string): Promise<TransactionResponse> {
     return toTransactionResponse(await this.accounts.getTransfer(actor, id));
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser } from '../../core/auth/auth-user';
-import { CurrentUser, Public } from '../../core/auth/auth.decorators';
+import { Auth, CurrentUser, Public } from '../../core/auth/auth.decorators';
 import { ApiEnvelope } from '../../core/swagger/api-envelope.decorator';
 import { AuthRateLimit } from '../../core/throttling/auth-rate-limit.decorator';
 import { toUserResponse, UserResponse, UsersService } from '../users';
@@ -56,26 +56,26 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
-  @ApiBearerAuth()
+  @Auth()
   @ApiOperation({ summary: "End this refresh token's family; the access token lives out its lifetime" })
-  @ApiEnvelope(null, { errors: [400, 401] })
+  @ApiEnvelope(null, { errors: [400] })
   async logout(@CurrentUser() user: AuthUser, @Body() body: RefreshTokenDto): Promise<void> {
     await this.auth.logout(user.id, body.refreshToken);
   }
 
   @Post('logout-all')
   @HttpCode(204)
-  @ApiBearerAuth()
+  @Auth()
   @ApiOperation({ summary: 'End every session: all refresh tokens and all access tokens fail at once' })
-  @ApiEnvelope(null, { errors: [401] })
+  @ApiEnvelope(null)
   async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.auth.logoutAll(user.id);
   }
 
   @Get('me')
-  @ApiBearerAuth()
+  @Auth()
   @ApiOperation({ summary: 'The caller, as stored now (not just the token claims)' })
-  @ApiEnvelope(UserResponse, { errors: [401] })
+  @ApiEnvelope(UserResponse)
   async me(@CurrentUser() user: AuthUser): Promise<UserResponse> {
     return toUserResponse(await this.users.findById(user.id));
   }
@@ -83,7 +83,7 @@ export class AuthController {
   @Patch('me/password')
   @HttpCode(204)
   @AuthRateLimit()
-  @ApiBearerAuth()
+  @Auth()
   @ApiOperation({
     summary: 'Change the password; every session ends',
     description:
@@ -91,7 +91,7 @@ export class AuthController {
       '(another password change, a logout-all or a role change committed meanwhile): nothing changes. ' +
       "`AUTH_RATE_LIMIT` per IP, and a wrong `currentPassword` counts as a failed login of the account's email: once its failures are used up, 429 even with the right password.",
   })
-  @ApiEnvelope(null, { errors: [400, 401] })
+  @ApiEnvelope(null, { errors: [400] })
   async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {
     await this.auth.changePassword(user.id, body.currentPassword, body.newPassword);
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser } from '../../core/auth/auth-user';
-import { CurrentUser, Roles } from '../../core/auth/auth.decorators';
+import { Auth, CurrentUser } from '../../core/auth/auth.decorators';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { UuidParamPipe } from '../../core/http/uuid-param.pipe';
 import { ApiEnvelope } from '../../core/swagger/api-envelope.decorator';
@@ -11,13 +11,12 @@ import { toUserResponse, UserResponse } from './dto/user.response';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
-@ApiBearerAuth()
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
-  @Roles('admin')
+  @Auth({ roles: ['admin'] })
   @ApiOperation({
     summary: 'List users (admin)',
     description:
@@ -26,7 +25,7 @@ export class UsersController {
   })
   @ApiEnvelope(UserResponse, {
     list: 'offset',
-    errors: [400, 401, 403],
+    errors: [400],
     description: 'A page of users (offset mode shown; cursor mode has meta.cursor)',
   })
   async list(@Query() query: ListUsersQuery): Promise<OffsetPage<UserResponse> | CursorPage<UserResponse>> {
@@ -34,32 +33,34 @@ export class UsersController {
   }
 
   @Post()
-  @Roles('admin')
+  @Auth({ roles: ['admin'] })
   @ApiOperation({ summary: 'Create a user (admin), optionally with roles' })
-  @ApiEnvelope(UserResponse, { status: 201, errors: [400, 401, 403, 409, 413, 415] })
+  @ApiEnvelope(UserResponse, { status: 201, errors: [400, 409, 413, 415] })
   async create(@Body() body: CreateUserDto): Promise<UserResponse> {
     return toUserResponse(await this.users.create(body));
   }
 
   @Get(':id')
+  @Auth()
   @ApiOperation({ summary: 'Get a user (self or admin); served from the cache when warm' })
-  @ApiEnvelope(UserResponse, { errors: [400, 401, 403, 404] })
+  @ApiEnvelope(UserResponse, { errors: [400, 403, 404] })
   async get(@CurrentUser() actor: AuthUser, @Param('id', UuidParamPipe) id: string): Promise<UserResponse> {
     return toUserResponse(await this.users.get(actor, id));
   }
 
   @Patch(':id')
+  @Auth()
   @ApiOperation({ summary: 'Update name or email (self or admin); only an admin may set roles' })
-  @ApiEnvelope(UserResponse, { errors: [400, 401, 403, 404, 409, 413, 415] })
+  @ApiEnvelope(UserResponse, { errors: [400, 403, 404, 409, 413, 415] })
   async update(@CurrentUser() actor: AuthUser, @Param('id', UuidParamPipe) id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
     return toUserResponse(await this.users.update(actor, id, body));
   }
 
   @Delete(':id')
-  @Roles('admin')
+  @Auth({ roles: ['admin'] })
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user (admin)' })
-  @ApiEnvelope(null, { errors: [400, 401, 403, 404, 409] })
+  @ApiEnvelope(null, { errors: [400, 404, 409] })
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.users.remove(id);
   }
