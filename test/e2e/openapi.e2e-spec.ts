@@ -3,19 +3,136 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { ApiExcludeEndpoint } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
+import { Auth, Public } from '../../src/core/auth/auth.decorators';
+import { ApiEnvelope } from '../../src/core/swagger/api-envelope.decorator';
+import { bearer, login, signUp } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
 import { json, startTestApp, TestApp } from '../support/test-app';
+
+interface RouterRoute {
+  method: string;
+  /** Fastify's path, `:param` style. */
+  url: string;
+}
+
+/**
+ * Records every route Fastify registers. Its constructor runs while Nest instantiates providers,
+ * before `app.init()` registers the controllers' routes (and after nothing has been registered),
+ * so the table is the router's own, prefixes and exclusions applied.
+ */
+@Injectable()
+class RouteRecorder {
+  readonly routes: RouterRoute[] = [];
+
+  constructor(host: HttpAdapterHost) {
+    host.httpAdapter.getInstance<FastifyInstance>().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) this.routes.push({ method, url: route.url });
+    });
+  }
+}
+
+@Module({ providers: [RouteRecorder] })
+class RouteTableModule {}
+
+/** Routes the document leaves out on purpose. */
+const UNDOCUMENTED: Array<[RegExp, string]> = [
+  [/^\/metrics$/, 'Prometheus scrape in the text exposition format, for the monitoring system, not API clients (@ApiExcludeController)'],
+  [/^\/docs($|[/-])/, 'the Swagger UI and the OpenAPI document themselves'],
+];
+/** Every /api/v1 route can answer these (rate limit, bug, dependency down). */
+const COMMON_ERRORS = ['429', '500', '503'];
+
+/** The router's routes, less the HEAD twin Fastify adds beside each GET and the deliberately undocumented ones. */
+function documentableRoutes(routes: RouterRoute[]): RouterRoute[] {
+  const gets = new Set(routes.filter((r) => r.method === 'GET').map((r) => r.url));
+  return routes.filter((r) => !(r.method === 'HEAD' && gets.has(r.url)) && !UNDOCUMENTED.some(([pattern]) => pattern.test(r.url)));
+}
+
+function templateOf(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/**
+ * What the document gets wrong about the router (empty: nothing): a route missing from it (same
+ * method, same path template), a route outside /api/v1 and /health, a bearer route without its
+ * 401, an /api/v1 route without the common errors (no `@ApiEnvelope`), and an operation no route serves.
+ */
+function documentProblems(routes: RouterRoute[], document: Record<string, any>): string[] {
+  const problems: string[] = [];
+  const served = new Set<string>();
+  for (const { method, url } of documentableRoutes(routes)) {
+    const path = templateOf(url);
+    const where = `${method} ${path}`;
+    served.add(where);
+    if (!/^\/(api\/v1|health)\//.test(path)) problems.push(`${where}: outside /api/v1 and /health, and not listed as undocumented`);
+    const operation = document.paths[path]?.[method.toLowerCase()];
+    if (!operation) {
+      problems.push(`${where}: not in the document`);
+      continue;
+    }
+    const responses = Object.keys(operation.responses ?? {});
+    if (operation.security?.length && !responses.includes('401')) problems.push(`${where}: bearer security without a documented 401`);
+    if (path.startsWith('/api/v1/')) {
+      const missing = COMMON_ERRORS.filter((status) => !responses.includes(status));
+      if (missing.length) problems.push(`${where}: does not document ${missing.join(', ')} (no @ApiEnvelope?)`);
+    }
+  }
+  for (const [path, item] of Object.entries(document.paths as Record<string, object>)) {
+    for (const method of Object.keys(item)) {
+      if (!served.has(`${method.toUpperCase()} ${path}`))
+        problems.push(`${method.toUpperCase()} ${path}: documented, but no route serves it`);
+    }
+  }
+  return problems;
+}
+
+/** A test-only module whose routes a careless module could add: each one the check must name. */
+@Controller('__undocumented')
+class UndocumentedController {
+  @Get('hidden')
+  @Public()
+  @ApiExcludeEndpoint()
+  hidden() {
+    return { hidden: true };
+  }
+
+  @Get('bare')
+  @Auth()
+  bare() {
+    return { bare: true };
+  }
+
+  @Get('plain')
+  @Public()
+  plain() {
+    return { plain: true };
+  }
+
+  @Get('fine')
+  @Public()
+  @ApiEnvelope(null)
+  fine(): void {}
+}
+
+@Module({ controllers: [UndocumentedController] })
+class UndocumentedModule {}
 
 /** The OpenAPI document is part of the contract: every route, its body, responses and errors. */
 describe('OpenAPI document', () => {
   let env: IsolatedEnv;
   let t: TestApp;
   let doc: Record<string, any>;
+  let routes: RouterRoute[];
 
   beforeAll(async () => {
     env = await createIsolatedEnv();
-    t = await startTestApp(env);
+    t = await startTestApp(env, { extraModules: [RouteTableModule] });
     doc = json(await t.request({ method: 'GET', url: '/docs/json' }));
+    routes = t.app.get(RouteRecorder).routes;
   });
 
   afterAll(async () => {
@@ -23,7 +140,34 @@ describe('OpenAPI document', () => {
     await env?.destroy();
   });
 
-  const routes: Array<[string, string, number[]]> = [
+  it('reads the route table from the router: prefixed API routes, the probes, and what is deliberately left out', () => {
+    const seen = routes.map((r) => `${r.method} ${r.url}`);
+    expect(seen).toEqual(
+      expect.arrayContaining(['GET /api/v1/users/:id', 'POST /api/v1/transfers', 'GET /health/ready', 'GET /metrics', 'GET /docs/json']),
+    );
+    expect(documentableRoutes(routes).length).toBeGreaterThan(20);
+  });
+
+  it('documents every route the router serves (same method and path template), and no route that is not served', () => {
+    expect(documentProblems(routes, doc)).toEqual([]);
+  });
+
+  it('names a route a module forgot to document, and refuses nothing that is documented', async () => {
+    const other = await startTestApp(env, { extraModules: [RouteTableModule, UndocumentedModule] });
+    try {
+      const otherDoc = json(await other.request({ method: 'GET', url: '/docs/json' }));
+      expect(documentProblems(other.app.get(RouteRecorder).routes, otherDoc)).toEqual([
+        'GET /api/v1/__undocumented/hidden: not in the document',
+        'GET /api/v1/__undocumented/bare: does not document 429, 500, 503 (no @ApiEnvelope?)',
+        'GET /api/v1/__undocumented/plain: does not document 429, 500, 503 (no @ApiEnvelope?)',
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  /** The contract's own statuses per route (the router cannot know a 409 or a 422): beside, not instead of, the enumeration above. */
+  const routeStatuses: Array<[string, string, number[]]> = [
     ['post', '/api/v1/auth/register', [201, 400, 409, 429]],
     ['post', '/api/v1/auth/login', [200, 400, 401, 429]],
     ['post', '/api/v1/auth/refresh', [200, 401]],
@@ -47,7 +191,7 @@ describe('OpenAPI document', () => {
     ['get', '/health/ready', [200, 503]],
   ];
 
-  it.each(routes)('%s %s documents its responses', (method, path, statuses) => {
+  it.each(routeStatuses)('%s %s documents its responses', (method, path, statuses) => {
     const operation = doc.paths[path]?.[method];
     expect(operation).toBeDefined();
     for (const status of statuses)
@@ -73,17 +217,35 @@ describe('OpenAPI document', () => {
     expect(JSON.stringify(doc)).not.toContain('x-public');
   });
 
-  it('says what each operation really asks for: a bearer route answers 401 without a token, a public one does not', async () => {
-    const operations = Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(([path, item]) =>
-      Object.entries(item).map(([method, operation]) => ({ method, path, security: operation.security })),
-    );
-    expect(operations.length).toBeGreaterThan(15);
-    for (const { method, path, security } of operations) {
-      const url = path.replace(/\{[^}]+\}/g, '01900000-0000-7000-8000-000000000000');
-      const res = await t.request({ method: method.toUpperCase(), url, payload: method === 'get' || method === 'delete' ? undefined : {} });
-      const expected = security?.length ? 401 : 'not 401';
-      expect({ method, path, status: res.statusCode === 401 ? 401 : 'not 401' }).toEqual({ method, path, status: expected });
+  it('says what each route really does: 401 without a token exactly where it declares bearer security, and documents any 403 a plain user gets', async () => {
+    const user = await signUp(t);
+    let token = user.accessToken;
+    const observed: Array<{ route: string; security: string; without: number; asUser: number; documents403: boolean }> = [];
+    for (const { method, url } of documentableRoutes(routes)) {
+      const operation = doc.paths[templateOf(url)][method.toLowerCase()];
+      const target = url.replace(/:[A-Za-z0-9_]+/g, '01900000-0000-7000-8000-000000000000');
+      const payload = method === 'GET' || method === 'DELETE' ? undefined : {};
+      const without = await t.request({ method, url: target, payload });
+      const asUser = await t.request({ method, url: target, payload, headers: bearer(token) });
+      // a route that did something with no body (logout-all) may have ended the session
+      if (asUser.statusCode < 300) token = (await login(t, user.email, user.password)).accessToken;
+      observed.push({
+        route: `${method} ${url}`,
+        security: operation.security?.length ? 'bearer' : 'public',
+        without: without.statusCode,
+        asUser: asUser.statusCode,
+        documents403: Boolean(operation.responses['403']),
+      });
     }
+    for (const o of observed) {
+      expect({ route: o.route, unauthorised: o.without === 401 }).toEqual({ route: o.route, unauthorised: o.security === 'bearer' });
+      expect({ route: o.route, userIs401: o.asUser === 401 }).toEqual({ route: o.route, userIs401: false });
+      if (o.asUser === 403) expect({ route: o.route, documents403: o.documents403 }).toEqual({ route: o.route, documents403: true });
+    }
+    // the admin-only routes answer a plain user 403, before reading the body
+    expect(observed.filter((o) => o.asUser === 403).map((o) => o.route)).toEqual(
+      expect.arrayContaining(['GET /api/v1/users', 'POST /api/v1/users', 'DELETE /api/v1/users/:id', 'POST /api/v1/accounts/:id/deposits']),
+    );
   });
 
   it('passes `redocly lint` with the recommended rules (redocly.yaml)', async () => {
