@@ -166,6 +166,33 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('the comparison itself names each kind of gap (no app: a route table and a document made up here)', () => {
+    const op = (security: unknown[], statuses: string[]) => ({ security, responses: Object.fromEntries(statuses.map((s) => [s, {}])) });
+    const madeUp = {
+      paths: {
+        '/api/v1/ok/{id}': { get: op([{ bearer: [] }], ['200', '401', '429', '500', '503']) },
+        '/api/v1/no-401': { get: op([{ bearer: [] }], ['200', '429', '500', '503']) },
+        '/api/v1/ghost': { delete: op([], ['204', '429', '500', '503']) },
+      },
+    };
+    const table: RouterRoute[] = [
+      { method: 'GET', url: '/api/v1/ok/:id' },
+      { method: 'HEAD', url: '/api/v1/ok/:id' },
+      { method: 'GET', url: '/api/v1/no-401' },
+      { method: 'POST', url: '/api/v1/missing' },
+      { method: 'GET', url: '/elsewhere' },
+      { method: 'GET', url: '/metrics' },
+      { method: 'GET', url: '/docs/json' },
+    ];
+    expect(documentProblems(table, madeUp)).toEqual([
+      'GET /api/v1/no-401: bearer security without a documented 401',
+      'POST /api/v1/missing: not in the document',
+      'GET /elsewhere: outside /api/v1 and /health, and not listed as undocumented',
+      'GET /elsewhere: not in the document',
+      'DELETE /api/v1/ghost: documented, but no route serves it',
+    ]);
+  });
+
   /** The contract's own statuses per route (the router cannot know a 409 or a 422): beside, not instead of, the enumeration above. */
   const routeStatuses: Array<[string, string, number[]]> = [
     ['post', '/api/v1/auth/register', [201, 400, 409, 429]],
