@@ -59,7 +59,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   const fastify = app.getHttpAdapter().getInstance();
   access.attach(app.get(MetricsService));
-  registerRequestHooks(fastify, edge, access);
+  const requests = registerRequestHooks(fastify, edge, access);
+  fastify.decorate('requests', requests);
   // only JSON bodies are accepted: anything else is 415, not a string handed to a DTO
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);

@@ -4,8 +4,11 @@ import { existsSync } from 'node:fs';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 import { createRootLogger } from './core/logging/root-logger';
+import type { Logger } from 'pino';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** How long the stop waits for handlers whose clients have gone, within the deadline above. */
+const HANDLER_DRAIN_MS = 8_000;
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -22,7 +25,7 @@ async function bootstrap(): Promise<void> {
       logger.error('shutdown deadline passed; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    stop(app).then(
+    stop(app, logger).then(
       () => {
         logger.info('shutdown complete');
         logger.flush();
@@ -52,15 +55,24 @@ async function bootstrap(): Promise<void> {
  * when the close began is closed here as soon as that answer is out, rather than at
  * HTTP_KEEP_ALIVE_TIMEOUT.
  */
-async function stop(app: NestFastifyApplication): Promise<void> {
+async function stop(app: NestFastifyApplication, logger: Logger): Promise<void> {
   const server = app.getHttpServer();
+  const fastify = app.getHttpAdapter().getInstance();
   const closeIdle = () => setImmediate(() => server.closeIdleConnections());
   subscribe('http.server.response.finish', closeIdle);
   try {
-    await app.getHttpAdapter().getInstance().close();
+    await fastify.close();
   } finally {
     unsubscribe('http.server.response.finish', closeIdle);
   }
+  // the sockets are gone, but a handler whose client disconnected may still be running (a
+  // transfer waiting on a row lock): it finishes against an open database, not a closed pool
+  let drained = false;
+  await Promise.race([
+    fastify.requests.whenHandled().then(() => (drained = true)),
+    new Promise((resolve) => setTimeout(resolve, HANDLER_DRAIN_MS).unref()),
+  ]);
+  if (!drained) logger.warn({ inFlight: fastify.requests.inFlight }, 'requests still being handled; closing the database under them');
   await app.close();
 }
 

@@ -151,4 +151,44 @@ describe('graceful shutdown with kept-alive clients', () => {
       await locker.end();
     }
   });
+
+  itMysql('transfers whose clients hung up while they waited on a lock still finish before the database closes at SIGTERM', async () => {
+    const { server: s, client: c } = await start();
+    const { auth, from, to } = await userWithMoney(c, 1_000);
+    const locker: Connection = await createConnection(env.databaseUrl);
+    let unlocked = false;
+    try {
+      await locker.query('LOCK TABLES accounts READ');
+      const transfers = Array.from({ length: 5 }, () =>
+        c.send('POST', '/api/v1/transfers', { fromAccountId: from, toAccountId: to, amount: 1 }, auth).catch(() => 'hung up'),
+      );
+      await waitFor(async () => {
+        const [rows] = await locker.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND STATE = ?', [
+          'Waiting for table metadata lock',
+        ]);
+        return Number((rows as Array<{ n: number }>)[0]!.n) >= 5;
+      });
+      // the clients give up: their sockets close, so closing the server waits for nothing
+      c.close();
+      expect(await Promise.all(transfers)).toEqual(Array.from({ length: 5 }, () => 'hung up'));
+
+      const { signalledAt } = await terminate(s);
+      // the handlers still wait on the lock; the database must not close under them
+      await waitFor(() => s.output().includes('shutting down'), 5_000);
+      await locker.query('UNLOCK TABLES');
+      unlocked = true;
+      await expectCleanExit(s, signalledAt);
+      expect(s.output()).not.toMatch(/"level":"(error|warn)"/);
+
+      const [[ledger]] = (await locker.query("SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id = ?", [
+        from,
+      ])) as unknown as [[{ n: number }]];
+      expect(Number(ledger.n)).toBe(5);
+      const [[balance]] = (await locker.query('SELECT balance FROM accounts WHERE id = ?', [from])) as unknown as [[{ balance: number }]];
+      expect(Number(balance.balance)).toBe(1_000 - 5);
+    } finally {
+      if (!unlocked) await locker.query('UNLOCK TABLES');
+      await locker.end();
+    }
+  });
 });
