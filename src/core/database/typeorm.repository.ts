@@ -1,5 +1,6 @@
 import type { ObjectLiteral, Repository as OrmRepository, SelectQueryBuilder } from 'typeorm';
-import { Contains, FindManyOptions, Repository, Where } from './repository.port';
+import { CursorPage, KeysetPosition, OffsetPage, sliceOf } from '../http/pagination';
+import { Contains, FindManyOptions, PageOptions, Repository, SliceOptions, Where } from './repository.port';
 
 /**
  * `Repository<T>` over TypeORM, written once. Module repositories extend it and add their own
@@ -38,6 +39,27 @@ export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }
     return query.getMany();
   }
 
+  /** Offset paging written once: page `page` (from 1) of `pageSize` rows, and the total, read in parallel. */
+  async findPage(options: PageOptions<T>): Promise<OffsetPage<T>> {
+    const { page, pageSize, ...sort } = options;
+    const [items, total] = await Promise.all([
+      this.findMany({ ...sort, limit: pageSize, offset: (page - 1) * pageSize }),
+      this.count(options.where),
+    ]);
+    return new OffsetPage(items, page, pageSize, total);
+  }
+
+  /**
+   * Keyset paging written once: up to `limit` rows after `after` in the chosen order, and the
+   * cursor of the next slice (`encode`d from the last row's position) when more follow. The
+   * position's value is the sort column's (a date as its ISO string).
+   */
+  async findSlice(options: SliceOptions<T>, encode: (position: KeysetPosition) => string): Promise<CursorPage<T>> {
+    const rows = await this.findMany({ ...options, limit: options.limit + 1 });
+    const column = options.orderBy ?? 'id';
+    return sliceOf(rows, options.limit, (row) => ({ value: sortValueOf(row[column]), id: row.id }), encode);
+  }
+
   count(where?: Where<T>): Promise<number> {
     return this.filtered(where).getCount();
   }
@@ -74,6 +96,10 @@ export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }
     }
     return query;
   }
+}
+
+function sortValueOf(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
 }
 
 function isContains(value: unknown): value is Contains {

@@ -29,3 +29,24 @@ export class CursorPage<T> {
     return new CursorPage(this.items.map(fn), this.next, this.limit);
   }
 }
+
+/** Where a keyset page stops: the last row's sort value and id (the tie-breaker). */
+export interface KeysetPosition {
+  value: unknown;
+  id: string;
+}
+
+/**
+ * Keyset paging's bookkeeping, written once: `rows` was fetched with `limit + 1`; the extra row
+ * only says that more follow, and the cursor is the position of the last row kept.
+ */
+export function sliceOf<T>(
+  rows: T[],
+  limit: number,
+  positionOf: (row: T) => KeysetPosition,
+  encode: (position: KeysetPosition) => string,
+): CursorPage<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return new CursorPage(items, rows.length > limit && last !== undefined ? encode(positionOf(last)) : null, limit);
+}
