@@ -1,5 +1,3 @@
-import type { CursorPage, KeysetPosition, OffsetPage } from '../http/pagination';
-
 /** Matches rows whose column contains the given text (LIKE '%text%', wildcards escaped). */
 export interface Contains {
   contains: string;
@@ -29,10 +27,6 @@ export interface Repository<T extends { id: string }> {
   findById(id: string): Promise<T | null>;
   findMany(options?: FindManyOptions<T>): Promise<T[]>;
   count(where?: Where<T>): Promise<number>;
-  /** Offset paging: the page's rows and the total. */
-  findPage(options: PageOptions<T>): Promise<OffsetPage<T>>;
-  /** Keyset paging: up to `limit` rows after a position, and the next slice's cursor. */
-  findSlice(options: SliceOptions<T>, encode: (position: KeysetPosition) => string): Promise<CursorPage<T>>;
   create(entity: T): Promise<T>;
   /** Applies the patch; null when no row has that id. */
   update(id: string, patch: Partial<T>): Promise<T | null>;
