@@ -6,6 +6,7 @@ import { AccessGuard } from './core/auth/access.guard';
 import { CoreModule } from './core/core.module';
 import { AppThrottlerGuard } from './core/throttling/app-throttler.guard';
 import { AccountsModule } from './modules/accounts';
+import { AuditModule } from './modules/audit';
 import { AuthModule } from './modules/auth';
 import { UsersModule } from './modules/users';
 
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger, extraModules: Array<Type<unknown> | DynamicModule> = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, AccountsModule, ...extraModules],
+      imports: [CoreModule.forRoot(config, logger), UsersModule, AuthModule, AccountsModule, AuditModule, ...extraModules],
       // one global guard: over the limit (refused requests count too), who is calling, may they
       providers: [AppThrottlerGuard, { provide: APP_GUARD, useClass: AccessGuard }],
     };

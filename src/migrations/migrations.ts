@@ -5,6 +5,7 @@ import { CreateAccounts1764000000002 } from './1764000000002-create-accounts';
 import { FenceIdempotencyClaims1765000000000 } from './1765000000000-fence-idempotency-claims';
 import { EmailBinaryCollation1765000000001 } from './1765000000001-email-binary-collation';
 import { CreateOutboxEvents1766000000000 } from '../core/outbox/migrations/1766000000000-create-outbox-events';
+import { CreateAuditEvents1766000000001 } from './1766000000001-create-audit-events';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -19,4 +20,5 @@ export const migrations: MigrationClass[] = [
   FenceIdempotencyClaims1765000000000,
   EmailBinaryCollation1765000000001,
   CreateOutboxEvents1766000000000,
+  CreateAuditEvents1766000000001,
 ];

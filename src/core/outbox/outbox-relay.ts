@@ -12,8 +12,14 @@ import { OUTBOX_TABLE } from './outbox-store';
 
 export type OutboxHandler = (event: DomainEvent, tx: Tx) => unknown;
 
-/** Between polls when there is nothing to do; a unit of work that published nudges the relay at once. */
-export const OUTBOX_POLL_MS = 200;
+/**
+ * Between polls when there is nothing to do. A unit of work that published nudges its own
+ * instance's relay at once after the commit, so this only bounds how late rows nobody nudged for
+ * are picked up (left by a crashed instance, or a stream pass that waited for Redis).
+ */
+export const OUTBOX_POLL_MS = 1_000;
+/** The first back-off after a failed pass; doubling up to MAX_BACKOFF_MS. */
+const FIRST_BACKOFF_MS = 200;
 const BATCH = 100;
 /** Back-off after a failed pass: doubling up to this. */
 const MAX_BACKOFF_MS = 30_000;
@@ -137,7 +143,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       const err = isDriverError(error) ? describeDriverError(error) : error;
       this.logger.error({ msg: 'outbox pass failed; retrying with back-off', failures: this.failures, err });
     }
-    const backoff = Math.min(OUTBOX_POLL_MS * 2 ** this.failures, MAX_BACKOFF_MS);
+    const backoff = Math.min(FIRST_BACKOFF_MS * 2 ** this.failures, MAX_BACKOFF_MS);
     this.schedule(this.failures > 0 ? backoff : busy || this.again ? 0 : OUTBOX_POLL_MS);
   }
 

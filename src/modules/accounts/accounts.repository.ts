@@ -21,6 +21,10 @@ export class AccountsRepository extends TypeOrmRepository<Account> {
     this.selectAll = `SELECT ${orm.metadata.columns.map((column) => column.databaseName).join(', ')} FROM accounts`;
   }
 
+  async createInTx(tx: Tx, account: Account): Promise<void> {
+    await tx.manager.insert(Account, account);
+  }
+
   /**
    * Reads the accounts inside `tx` in one statement, locking their rows where the database has
    * row locks (`SELECT … WHERE id IN (…) ORDER BY id FOR UPDATE`). InnoDB reads an IN list on the

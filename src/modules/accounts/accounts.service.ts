@@ -8,6 +8,7 @@ import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { Account } from './account.entity';
 import { BalanceLimitError } from './accounts.errors';
+import { AccountCreatedData, AccountEvents, DepositData } from './accounts.events';
 import { AccountsRepository } from './accounts.repository';
 import { HistoryQuery, ListAccountsQuery } from './dto/account-requests.dto';
 import { LedgerEntry } from './ledger-entry.entity';
@@ -39,7 +40,16 @@ export class AccountsService {
       createdAt: now,
       updatedAt: now,
     };
-    return this.accounts.create(account);
+    return this.uow.run(async (tx) => {
+      await this.accounts.createInTx(tx, account);
+      await tx.publish<AccountCreatedData>({
+        type: AccountEvents.created,
+        subjectType: 'account',
+        subjectId: account.id,
+        data: { ownerId: account.ownerId, currency: account.currency },
+      });
+      return account;
+    });
   }
 
   async list(actor: AuthUser, query: ListAccountsQuery): Promise<OffsetPage<Account>> {
@@ -83,6 +93,12 @@ export class AccountsService {
         createdAt: now,
       };
       await this.ledger.append(tx, entry);
+      await tx.publish<DepositData>({
+        type: AccountEvents.deposit,
+        subjectType: 'transaction',
+        subjectId: entry.id,
+        data: { accountId, amount, currency: account.currency },
+      });
       return entry;
     });
   }

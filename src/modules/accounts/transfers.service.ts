@@ -14,7 +14,7 @@ import {
   InsufficientFundsError,
   ReplayedError,
 } from './accounts.errors';
-import { TransferCompletedEvent } from './accounts.events';
+import { AccountEvents, TransferCompletedData, TransferCompletedEvent } from './accounts.events';
 import { AccountsRepository } from './accounts.repository';
 import { toTransactionResponse, TransactionResponse } from './dto/transaction.response';
 import { IdempotencyKey } from './idempotency-key.entity';
@@ -119,6 +119,12 @@ export class TransfersService {
         createdAt: now,
       };
       await this.ledger.append(tx, entry);
+      await tx.publish<TransferCompletedData>({
+        type: AccountEvents.transferCompleted,
+        subjectType: 'transaction',
+        subjectId: entry.id,
+        data: { fromAccountId: from.id, toAccountId: to.id, amount: input.amount, currency: from.currency },
+      });
       const response = toTransactionResponse(entry);
       // the stored answer commits with the transfer, and only while this request still holds the
       // claim: if a retry took it over, everything above rolls back (no money moves twice)

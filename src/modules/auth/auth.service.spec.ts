@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../config/app-config';
 import { loadConfig } from '../../config/app-config';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
+import type { Outbox } from '../../core/outbox/outbox';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import type { UserCredentialsService, UserRecord, UsersService } from '../users';
 import { AuthService } from './auth.service';
@@ -55,8 +56,8 @@ describe('AuthService', () => {
   let tokens: FakeRefreshTokens;
   let auth: AuthService;
   let config: AppConfig;
-  const passwordTx = { name: 'the password-change transaction' };
-  const logoutAllTx = { name: 'the logout-all transaction' };
+  const passwordTx = { name: 'the password-change transaction', publish: () => Promise.resolve() };
+  const logoutAllTx = { name: 'the logout-all transaction', publish: () => Promise.resolve() };
   /** Runs once the password was verified, before the login goes on (a request racing the login). */
   let afterVerify: () => void;
   let databaseDown: boolean;
@@ -68,7 +69,10 @@ describe('AuthService', () => {
     tokens.tokenVersions.set(user.id, user.tokenVersion);
     afterVerify = () => undefined;
     databaseDown = false;
-    const users = { findCached: (id: string) => Promise.resolve(id === user.id ? user : null) };
+    const users = {
+      findCached: (id: string) => Promise.resolve(id === user.id ? user : null),
+      findIdByEmail: (email: string) => Promise.resolve(email === user.email ? user.id : null),
+    };
     const bump = (id: string) => tokens.tokenVersions.set(id, (tokens.tokenVersions.get(id) ?? 0) + 1);
     const credentials = {
       verify: (email: string, password: string) => {
@@ -93,7 +97,8 @@ describe('AuthService', () => {
       credentials as unknown as UserCredentialsService,
       new TokenService(new JwtService({}), config),
       tokens as unknown as RefreshTokensRepository,
-      { run: <T>(work: (tx: unknown) => Promise<T>) => work({}) } as unknown as UnitOfWork,
+      { run: <T>(work: (tx: unknown) => Promise<T>) => work({ publish: () => Promise.resolve() }) } as unknown as UnitOfWork,
+      { publish: () => Promise.resolve() } as unknown as Outbox,
       config,
     );
   });

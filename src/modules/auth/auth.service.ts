@@ -1,10 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { canonicalEmail } from '../../core/auth/canonical-email';
 import { UnitOfWork } from '../../core/database/unit-of-work';
+import { Outbox } from '../../core/outbox/outbox';
 import { uuidv7 } from '../../core/database/uuid';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import { UserCredentialsService, UserRecord, UsersService } from '../users';
+import { AuthEvents, LoginFailedData } from './auth.events';
 import { TokenPairResponse } from './dto/token-pair.response';
 import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
@@ -27,11 +30,12 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly uow: UnitOfWork,
+    private readonly outbox: Outbox,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   register(input: { email: string; password: string; name: string }): Promise<UserRecord> {
-    return this.users.create({ ...input, roles: ['user'] });
+    return this.users.create({ ...input, roles: ['user'] }, 'registered');
   }
 
   /**
@@ -46,12 +50,25 @@ export class AuthService {
     const user = await this.credentials.verify(email, password);
     if (!user) {
       this.security.warn({ event: 'login.failed', msg: 'login failed' });
+      // an event of its own: nothing else changed (the email's failure count lives in the limiter)
+      const canonical = canonicalEmail(email);
+      await this.outbox.publish<LoginFailedData>({
+        type: AuthEvents.loginFailed,
+        subjectType: 'user',
+        subjectId: await this.users.findIdByEmail(canonical),
+        data: { email: canonical },
+      });
       throw new UnauthorizedError(BAD_CREDENTIALS);
     }
     const now = new Date();
     const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);
     const token = this.newRefreshToken(user.id, uuidv7(), familyExpiresAt, now);
-    if (!(await this.refreshTokens.createForTokenVersion(token.row, user.tokenVersion))) {
+    const started = await this.uow.run(async (tx) => {
+      if (!(await this.refreshTokens.createForTokenVersion(token.row, user.tokenVersion, tx))) return false;
+      await tx.publish({ type: AuthEvents.loginSucceeded, subjectType: 'user', subjectId: user.id });
+      return true;
+    });
+    if (!started) {
       this.security.warn({
         event: 'login.failed',
         userId: user.id,
@@ -89,12 +106,18 @@ export class AuthService {
   async logout(userId: string, presented: string): Promise<void> {
     const claims = this.tokens.verifyRefresh(presented);
     if (claims.sub !== userId) throw new UnauthorizedError(BAD_REFRESH);
-    await this.refreshTokens.revokeFamily(claims.fam);
+    await this.uow.run(async (tx) => {
+      await this.refreshTokens.revokeFamily(claims.fam, tx);
+      await tx.publish({ type: AuthEvents.logout, subjectType: 'user', subjectId: userId });
+    });
   }
 
   /** The version bump and the revocation in one transaction, so no login or refresh slips between them. */
   async logoutAll(userId: string): Promise<void> {
-    await this.credentials.endAllSessions(userId, (tx) => this.refreshTokens.revokeAllForUserInTx(tx, userId));
+    await this.credentials.endAllSessions(userId, async (tx) => {
+      await this.refreshTokens.revokeAllForUserInTx(tx, userId);
+      await tx.publish({ type: AuthEvents.logoutAll, subjectType: 'user', subjectId: userId });
+    });
     this.security.log({ event: 'logout.all', userId, msg: 'all sessions ended' });
   }
 
@@ -103,9 +126,11 @@ export class AuthService {
    * A wrong current password counts against the email's failures, as a failed login does.
    */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
-    await this.credentials.changePassword(userId, currentPassword, newPassword, (tx) =>
-      this.refreshTokens.revokeAllForUserInTx(tx, userId),
-    );
+    // the callback runs only once the new password is stored, in that transaction
+    await this.credentials.changePassword(userId, currentPassword, newPassword, async (tx) => {
+      await this.refreshTokens.revokeAllForUserInTx(tx, userId);
+      await tx.publish({ type: AuthEvents.passwordChanged, subjectType: 'user', subjectId: userId });
+    });
     this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });
   }
 
@@ -114,7 +139,10 @@ export class AuthService {
   }
 
   private async reuseDetected(row: RefreshToken): Promise<void> {
-    await this.refreshTokens.revokeFamily(row.familyId);
+    await this.uow.run(async (tx) => {
+      await this.refreshTokens.revokeFamily(row.familyId, tx);
+      await tx.publish({ type: AuthEvents.refreshReuseDetected, subjectType: 'user', subjectId: row.userId });
+    });
     this.security.warn({
       event: 'refresh.reuse_detected',
       userId: row.userId,

@@ -22,7 +22,7 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
    * MODE` makes it a locking read at any isolation level.) On SQLite the statement runs alone
    * (`SqliteGate`). `users` is the table this one references (`fk_refresh_tokens_user`).
    */
-  async createForTokenVersion(row: RefreshToken, tokenVersion: number): Promise<boolean> {
+  async createForTokenVersion(row: RefreshToken, tokenVersion: number, tx?: Tx): Promise<boolean> {
     const { metadata, manager } = this.orm;
     const { driver } = manager.connection;
     const columns = metadata.columns;
@@ -33,6 +33,10 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
       `SELECT ${columns.map(() => '?').join(', ')} FROM ${name('users')} WHERE ${name('id')} = ? AND ${name('token_version')} = ?${lock}`;
     // the values as TypeORM's own insert would bind them (dates: UTC strings on SQLite)
     const values: unknown[] = columns.map((column): unknown => driver.preparePersistentValue(column.getEntityValue(row), column));
+    if (tx?.manager.queryRunner) {
+      const result = await tx.manager.queryRunner.query(sql, [...values, row.userId, tokenVersion], true);
+      return Boolean(result.affected);
+    }
     const runner = manager.connection.createQueryRunner();
     try {
       const result = await runner.query(sql, [...values, row.userId, tokenVersion], true);
@@ -63,8 +67,9 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
     return true;
   }
 
-  async revokeFamily(familyId: string): Promise<void> {
-    await this.orm.update({ familyId }, { status: 'revoked' });
+  /** In `tx` when given. */
+  async revokeFamily(familyId: string, tx?: Tx): Promise<void> {
+    await (tx?.manager ?? this.orm.manager).update(RefreshToken, { familyId }, { status: 'revoked' });
   }
 
   async revokeAllForUserInTx(tx: Tx, userId: string): Promise<void> {

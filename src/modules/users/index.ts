@@ -8,4 +8,5 @@ export type { AdminBootstrap } from './admin-bootstrap.service';
 export { UserResponse, toUserResponse } from './dto/user.response';
 export type { UserRecord, UserView } from './dto/user.response';
 export { EmailField, NameField, PasswordField } from './dto/user-fields';
-export { UserCreatedEvent, UserUpdatedEvent, UserDeletedEvent } from './users.events';
+export { UserCreatedEvent, UserUpdatedEvent, UserDeletedEvent, UserEvents, USER_EVENT_TYPES } from './users.events';
+export type { UserCreatedData, UserUpdatedData, UserRolesChangedData } from './users.events';

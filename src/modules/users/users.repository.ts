@@ -15,6 +15,16 @@ export class UsersRepository extends TypeOrmRepository<User> {
     return this.orm.createQueryBuilder('user').where('user.email = :email', { email }).getOne();
   }
 
+  async createInTx(tx: Tx, user: User): Promise<void> {
+    await tx.manager.insert(User, user);
+  }
+
+  /** False when the user does not exist. */
+  async updateInTx(tx: Tx, id: string, patch: Partial<User>): Promise<boolean> {
+    const result = await tx.manager.update(User, { id }, patch);
+    return Boolean(result.affected);
+  }
+
   async deleteInTx(tx: Tx, id: string): Promise<boolean> {
     const result = await tx.manager.delete(User, { id });
     return Boolean(result.affected);

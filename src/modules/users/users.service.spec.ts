@@ -47,6 +47,12 @@ class FakeUsersRepository implements Repository<User> {
   delete(id: string) {
     return Promise.resolve(this.rows.delete(id));
   }
+  createInTx(_tx: unknown, user: User) {
+    return this.create(user).then(() => undefined);
+  }
+  updateInTx(_tx: unknown, id: string, patch: Partial<User>) {
+    return this.update(id, patch).then(Boolean);
+  }
   deleteInTx(_tx: unknown, id: string) {
     return this.delete(id);
   }
@@ -58,7 +64,9 @@ class FakeUsersRepository implements Repository<User> {
 }
 
 /** Runs the work with a transaction handle, as the real one does inside a database transaction. */
-const fakeUnitOfWork = { run: <T>(work: (tx: object) => Promise<T>): Promise<T> => work({}) };
+const fakeUnitOfWork = {
+  run: <T>(work: (tx: object) => Promise<T>): Promise<T> => work({ publish: () => Promise.resolve() }),
+};
 
 describe('UsersService', () => {
   let repo: FakeUsersRepository;

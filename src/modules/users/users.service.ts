@@ -17,7 +17,15 @@ import { PasswordHasher } from './password-hasher';
 import { userCacheKey, USER_CACHE } from './user-cache';
 import { rolesFilter, User } from './user.entity';
 import { EmailTakenError } from './users.errors';
-import { UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent } from './users.events';
+import {
+  UserCreatedData,
+  UserCreatedEvent,
+  UserDeletedEvent,
+  UserEvents,
+  UserRolesChangedData,
+  UserUpdatedData,
+  UserUpdatedEvent,
+} from './users.events';
 import { UsersRepository } from './users.repository';
 
 export interface NewUser {
@@ -50,7 +58,8 @@ export class UsersService {
     this.cursors = new CursorCodec(keys.key('cursor:users'));
   }
 
-  async create(input: NewUser): Promise<UserRecord> {
+  /** `kind`: the event it publishes, `user.registered` (self-service) or `user.created` (by an admin, the bootstrap). */
+  async create(input: NewUser, kind: 'registered' | 'created' = 'created'): Promise<UserRecord> {
     const email = canonicalEmail(input.email);
     if (await this.users.findByEmail(email)) throw new EmailTakenError();
     const now = new Date();
@@ -65,7 +74,15 @@ export class UsersService {
       updatedAt: now,
     };
     try {
-      await this.users.create(user);
+      await this.uow.run(async (tx) => {
+        await this.users.createInTx(tx, user);
+        await tx.publish<UserCreatedData | Record<string, never>>({
+          type: kind === 'registered' ? UserEvents.registered : UserEvents.created,
+          subjectType: 'user',
+          subjectId: user.id,
+          data: kind === 'registered' ? {} : { roles: user.roles },
+        });
+      });
     } catch (error) {
       // two registrations raced past the check: the unique index decides
       if (isDuplicateKeyError(error)) throw new EmailTakenError();
@@ -74,6 +91,11 @@ export class UsersService {
     const record = toUserRecord(user);
     this.events.emit(UserCreatedEvent.type, new UserCreatedEvent(record));
     return record;
+  }
+
+  /** The id of the account holding this canonical email, or null (a failed login's subject). */
+  async findIdByEmail(email: string): Promise<string | null> {
+    return (await this.users.findByEmail(canonicalEmail(email)))?.id ?? null;
   }
 
   /** A user as `actor` may see it: themselves, or anyone for an admin. */
@@ -156,12 +178,27 @@ export class UsersService {
     if (rolesChanged) changes.roles = roles;
     if (Object.keys(changes).length === 0) return toUserRecord(current);
 
-    changes.updatedAt = new Date();
+    const at = new Date();
+    changes.updatedAt = at;
+    const fields = Object.keys(changes).filter((k) => k !== 'updatedAt');
     let updated: User | null;
     try {
-      updated = await this.users.update(id, changes);
-      // existing access tokens carry the old roles: end them
-      if (rolesChanged) updated = (await this.users.bumpTokenVersion(id, changes.updatedAt)) ? await this.users.findById(id) : null;
+      const found = await this.uow.run(async (tx) => {
+        if (!(await this.users.updateInTx(tx, id, changes))) return false;
+        // existing access tokens carry the old roles: end them
+        if (rolesChanged) await this.users.bumpTokenVersion(id, at, tx);
+        await tx.publish<UserUpdatedData>({ type: UserEvents.updated, subjectType: 'user', subjectId: id, data: { fields } });
+        if (rolesChanged) {
+          await tx.publish<UserRolesChangedData>({
+            type: UserEvents.rolesChanged,
+            subjectType: 'user',
+            subjectId: id,
+            data: { from: [...current.roles].sort(), to: roles ?? [] },
+          });
+        }
+        return true;
+      });
+      updated = found ? await this.users.findById(id) : null;
     } catch (error) {
       if (isDuplicateKeyError(error)) throw new EmailTakenError();
       throw error;
@@ -169,13 +206,7 @@ export class UsersService {
     await this.cache.invalidate(userCacheKey(id));
     if (!updated) throw new NotFoundError('User', id);
     const record = toUserRecord(updated);
-    this.events.emit(
-      UserUpdatedEvent.type,
-      new UserUpdatedEvent(
-        record,
-        Object.keys(changes).filter((k) => k !== 'updatedAt'),
-      ),
-    );
+    this.events.emit(UserUpdatedEvent.type, new UserUpdatedEvent(record, fields));
     return record;
   }
 
@@ -183,7 +214,9 @@ export class UsersService {
   async remove(id: string): Promise<void> {
     const deleted = await this.uow.run(async (tx) => {
       await this.accounts.closeAllForOwner(tx, id);
-      return this.users.deleteInTx(tx, id);
+      if (!(await this.users.deleteInTx(tx, id))) return false;
+      await tx.publish({ type: UserEvents.deleted, subjectType: 'user', subjectId: id });
+      return true;
     });
     await this.cache.invalidate(userCacheKey(id));
     if (!deleted) throw new NotFoundError('User', id);

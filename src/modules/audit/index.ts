@@ -1,0 +1,2 @@
+export { AuditModule } from './audit.module';
+export { AuditEventResponse } from './dto/audit-event.response';
