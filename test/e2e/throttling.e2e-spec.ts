@@ -160,6 +160,28 @@ describe('rate limiting (global guard)', () => {
     expect((await probe()).statusCode).toBe(429);
   });
 
+  it("a token revoked by logout-all, replayed, fills its own counter, not its user's (no lock-out after a leak)", async () => {
+    const t = await start({ RATE_LIMIT: '3' });
+    // the sign-up's register and login count against the IP, not the user
+    const alice = await signUp(t);
+    const leaked = alice.accessToken;
+    const me = (token: string) => t.request({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(token) });
+    expect((await t.request({ method: 'POST', url: '/api/v1/auth/logout-all', headers: bearer(leaked) })).statusCode).toBe(204);
+    // the attacker replays the leaked token until it is limited
+    const replays = [];
+    for (let i = 0; i < 5; i++) replays.push((await me(leaked)).statusCode);
+    expect(replays).toEqual([401, 401, 429, 429, 429]);
+    // alice logs in again (from another address: her IP's budget went on the sign-up) and is not locked out
+    const login = await t.request({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: alice.email, password: alice.password },
+      headers: { 'x-forwarded-for': '198.51.100.7' },
+    });
+    expect(login.statusCode).toBe(200);
+    expect((await me(json(login).data.accessToken)).statusCode).toBe(200);
+  });
+
   describe('AUTH_RATE_LIMIT on login, register and refresh', () => {
     const loginAs = (t: TestApp, email: string, ip = '192.0.2.1') =>
       t.request({

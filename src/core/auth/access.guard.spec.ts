@@ -16,6 +16,14 @@ class Routes {
   admin(): void {}
 }
 
+@Public()
+class OpenControllerWithAdminRoute {
+  @Auth({ roles: ['admin'] })
+  admin(): void {}
+
+  open(): void {}
+}
+
 function contextFor(handler: keyof Routes, request: Partial<FastifyRequest> = {}): ExecutionContext {
   const req = Object.assign(request, { headers: {}, routeOptions: { url: `/x/${handler}` } });
   return {
@@ -29,7 +37,7 @@ describe('AccessGuard', () => {
   const user: AuthUser = { id: 'u1', roles: ['user'] };
   const authenticate = jest.fn((_request: FastifyRequest) => Promise.resolve(user));
   const limit = jest.fn((_context: ExecutionContext): Promise<void> | null => Promise.resolve());
-  const guard = new AccessGuard({ authenticate, subjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
+  const guard = new AccessGuard({ authenticate, limiterSubjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
 
   beforeEach(() => jest.clearAllMocks());
 
@@ -66,8 +74,23 @@ describe('AccessGuard', () => {
     expect(limit).toHaveBeenCalledTimes(1);
   });
 
+  it("takes a route's rule from its method when the method has one, else from its controller", async () => {
+    const context = (handler: 'admin' | 'open') =>
+      ({
+        getHandler: () => OpenControllerWithAdminRoute.prototype[handler],
+        getClass: () => OpenControllerWithAdminRoute,
+        switchToHttp: () => ({ getRequest: () => ({ headers: {}, routeOptions: { url: `/y/${handler}` } }), getResponse: () => ({}) }),
+      }) as unknown as ExecutionContext;
+    // the method's @Auth({ roles: ['admin'] }) holds under the controller's @Public()
+    await expect(guard.canActivate(context('admin'))).rejects.toMatchObject({ status: 403 });
+    expect(authenticate).toHaveBeenCalledTimes(1);
+    // the other method has no rule of its own: the controller's @Public() applies
+    await expect(guard.canActivate(context('open'))).resolves.toBe(true);
+    expect(authenticate).toHaveBeenCalledTimes(1);
+  });
+
   it("reads a route's metadata on its first request only", async () => {
-    const fresh = new AccessGuard({ authenticate, subjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
+    const fresh = new AccessGuard({ authenticate, limiterSubjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
     const read = jest.spyOn(Reflect, 'getMetadata');
     try {
       await fresh.canActivate(contextFor('mine'));

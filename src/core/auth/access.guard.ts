@@ -5,7 +5,7 @@ import { HandlerCache } from '../http/handler-cache';
 import { requestContext } from '../http/request-context';
 import { AppThrottlerGuard } from '../throttling/app-throttler.guard';
 import { AuthUser, Role } from './auth-user';
-import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
+import { IS_AUTHENTICATED, IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
 import { Authenticator } from './authenticator';
 
 interface RoutePolicy {
@@ -16,17 +16,22 @@ interface RoutePolicy {
 
 /**
  * The one global guard, in the contract's order: over a rate limit (refused requests count
- * too), who is calling (401), may they (403). Each route's policy (`@Public()`, `@Roles()`) is
- * read from its metadata once, on its first request; the access token is verified once per
+ * too), who is calling (401), may they (403). Each route's policy (`@Public()` or
+ * `@Auth({ roles })`) is read from its metadata once, on its first request: from the method when
+ * the method declares a rule, else from its controller, so a method's `@Auth` is never overridden
+ * by a controller's `@Public` (or the other way round); the access token is verified once per
  * request and shared by the limiter and authentication (`Authenticator`).
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
   private readonly logger = new Logger('Security');
-  private readonly policies = new HandlerCache<RoutePolicy>((handler, controller) => ({
-    isPublic: metadata<boolean>(IS_PUBLIC, handler, controller) === true,
-    roles: metadata<Role[]>(REQUIRED_ROLES, handler, controller) ?? [],
-  }));
+  private readonly policies = new HandlerCache<RoutePolicy>((handler, controller) => {
+    const declared = declaresRule(handler) ? handler : controller;
+    return {
+      isPublic: Reflect.getMetadata(IS_PUBLIC, declared) === true,
+      roles: (Reflect.getMetadata(REQUIRED_ROLES, declared) as Role[] | undefined) ?? [],
+    };
+  });
 
   constructor(
     private readonly authenticator: Authenticator,
@@ -64,7 +69,8 @@ export class AccessGuard implements CanActivate {
   }
 }
 
-/** The handler's value, else the controller's (as `Reflector.getAllAndOverride` reads it). */
-function metadata<T>(key: string, handler: object, controller: object): T | undefined {
-  return (Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller)) as T | undefined;
+function declaresRule(target: object): boolean {
+  return (
+    Reflect.hasMetadata(IS_PUBLIC, target) || Reflect.hasMetadata(IS_AUTHENTICATED, target) || Reflect.hasMetadata(REQUIRED_ROLES, target)
+  );
 }

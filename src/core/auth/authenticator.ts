@@ -8,10 +8,14 @@ import { AuthUser } from './auth-user';
  */
 export abstract class Authenticator {
   /**
-   * The user id of the request's bearer token when it is validly signed, unexpired and an access
-   * token; null otherwise. Revocation is not checked here (no cache, no database).
+   * Who the request's bearer token says the caller is, as the rate limiter counts it: the user id
+   * and the token version (`<id>:<ver>`) when the token is validly signed, unexpired and an access
+   * token; null otherwise. Revocation is not checked here (no cache, no database), so the version
+   * is part of the key: a token revoked by logout-all or a password change fills a counter of its
+   * own, never the one its user's new tokens are counted in (a leaked token replayed after
+   * logout-all cannot lock its user out).
    */
-  abstract subjectOf(request: FastifyRequest): string | null;
+  abstract limiterSubjectOf(request: FastifyRequest): string | null;
 
   /**
    * The caller, with revocation checked against the user's current state (one cache read when

@@ -88,7 +88,10 @@ export class CacheAside implements OnModuleDestroy {
       const value = await load();
       if ((this.generations.get(key) ?? 0) === generation && !this.pending.has(key)) await this.write(key, value);
       return value;
-    })().finally(() => this.inFlight.delete(key));
+    })().finally(() => {
+      // an invalidation may have replaced this load by a newer one meanwhile: leave that one be
+      if (this.inFlight.get(key) === loading) this.inFlight.delete(key);
+    });
     this.inFlight.set(key, loading);
     return loading;
   }

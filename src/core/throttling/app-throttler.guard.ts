@@ -45,7 +45,7 @@ interface ActiveThrottler {
 /**
  * The global rate limit: one counter per client (not per route) for each named throttler. The
  * access guard calls `limit()` first, so requests refused with 401/403 count too. The client is
- * the user of a validly signed bearer token, else the IP Fastify derived (which honours
+ * the user (and token version) of a validly signed bearer token, else the IP Fastify derived (which honours
  * `X-Forwarded-For` only under `TRUST_PROXY`), IPv6 grouped by /64 (`ipKey`).
  *
  * @nestjs/throttler's own `canActivate` reads six metadata keys per throttler on every request;
@@ -102,8 +102,8 @@ export class AppThrottlerGuard extends ThrottlerGuard {
 
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
     const req = request as unknown as FastifyRequest;
-    const userId = this.authenticator?.subjectOf(req) ?? null;
-    return Promise.resolve(userId ? `user:${userId}` : ipKey(req.ip));
+    const subject = this.authenticator?.limiterSubjectOf(req) ?? null;
+    return Promise.resolve(subject ? `user:${subject}` : ipKey(req.ip));
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {

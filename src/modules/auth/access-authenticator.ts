@@ -26,8 +26,9 @@ export class AccessAuthenticator extends Authenticator {
     super();
   }
 
-  subjectOf(request: FastifyRequest): string | null {
-    return this.claimsOf(request)?.sub ?? null;
+  limiterSubjectOf(request: FastifyRequest): string | null {
+    const claims = this.claimsOf(request);
+    return claims ? `${claims.sub}:${claims.ver}` : null;
   }
 
   authenticate(request: FastifyRequest): Promise<AuthUser> {

@@ -35,6 +35,11 @@ const claims = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const HS256 = { alg: 'HS256', typ: 'JWT' };
+/** A token from raw JSON texts (what JSON.stringify cannot write: 1e400, other spacing). */
+function forgeRaw(header: string, payload: string): string {
+  const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+  return `${input}.${createHmac('sha256', config.jwt.accessSecret).update(input).digest('base64url')}`;
+}
 
 /** passport-jwt's verdict, through the strategy exactly as `AuthGuard('jwt')` runs it. */
 function passportVerdict(token: string): Promise<boolean> {
@@ -114,6 +119,29 @@ describe('access-token verification: the global guard and passport-jwt agree', (
     ],
     ['a payload that is an array', () => forge(HS256, [claims()]), false],
     ['a header that is not JSON', () => `${Buffer.from('{alg').toString('base64url')}.${b64(claims())}.abc`, false],
+    [
+      'our header spelled another way (spaces, member order)',
+      () => forgeRaw('{ "typ": "JWT", "alg": "HS256" }', JSON.stringify(claims())),
+      true,
+    ],
+    [
+      'exp beyond any date (1e400 parses as Infinity)',
+      () => forgeRaw(JSON.stringify(HS256), JSON.stringify(claims()).replace(/"exp":\d+/, '"exp":1e400')),
+      false,
+    ],
+    ['a sub that is not a user id', () => forge(HS256, claims({ sub: 'admin' })), false],
+    [
+      'the signature with its last character re-spelled (same bytes, other padding bits)',
+      () => {
+        const token = forge(HS256, claims());
+        const last = token.at(-1)!;
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        // 32 bytes in 43 characters: the last one carries 4 bits and 2 unused ones
+        const respelled = alphabet[alphabet.indexOf(last) ^ 1]!;
+        return token.slice(0, -1) + respelled;
+      },
+      false,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, make, accepted) => {
@@ -135,17 +163,17 @@ describe('AccessAuthenticator', () => {
     try {
       const token = tokens.signAccess(USER, 3);
       const request = { headers: { authorization: `Bearer ${token}` } } as FastifyRequest;
-      expect(authenticator.subjectOf(request)).toBe(USER);
-      expect(authenticator.subjectOf(request)).toBe(USER);
+      expect(authenticator.limiterSubjectOf(request)).toBe(`${USER}:3`);
+      expect(authenticator.limiterSubjectOf(request)).toBe(`${USER}:3`);
       await expect(authenticator.authenticate(request)).resolves.toEqual({ id: USER, roles: ['user'] });
       expect(verify).toHaveBeenCalledTimes(1);
       // another request is verified on its own
       const other = { headers: { authorization: `Bearer ${token}` } } as FastifyRequest;
-      expect(authenticator.subjectOf(other)).toBe(USER);
+      expect(authenticator.limiterSubjectOf(other)).toBe(`${USER}:3`);
       expect(verify).toHaveBeenCalledTimes(2);
       // a request without a (valid) token is remembered as anonymous too
       const anonymous = { headers: { authorization: 'Bearer x.y.z' } } as FastifyRequest;
-      expect(authenticator.subjectOf(anonymous)).toBeNull();
+      expect(authenticator.limiterSubjectOf(anonymous)).toBeNull();
       await expect(authenticator.authenticate(anonymous)).rejects.toMatchObject({ status: 401 });
       expect(verify).toHaveBeenCalledTimes(3);
     } finally {

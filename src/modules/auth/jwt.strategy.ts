@@ -11,7 +11,7 @@ import { checkAccessClaims, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, TokenServic
 /**
  * The access token as a passport strategy (`'jwt'`): for a route or a module that authenticates
  * with `@UseGuards(AuthGuard('jwt'))` from @nestjs/passport. It accepts exactly what the global
- * access guard accepts (token.service.spec.ts holds the two to the same verdicts): passport-jwt
+ * access guard accepts (access-token.spec.ts holds the two to the same verdicts): passport-jwt
  * checks the signature (HS256 only), `iss`, `aud` and `exp`; then the same claim and revocation
  * checks. The global guard does not go through passport on each request: passport's per-request
  * closures and jsonwebtoken's layers cost more than the rest of a cached read (bench/README.md).

@@ -31,14 +31,14 @@ export interface RefreshClaims {
  *
  * Access tokens, checked on every request, are verified here with `node:crypto` (one HMAC, no
  * library layers): the same checks as passport-jwt's, which `JwtStrategy` runs, and at least as
- * strict (token.service.spec.ts holds the two to the same verdicts).
+ * strict (access-token.spec.ts holds the two to the same verdicts).
  */
 @Injectable()
 export class TokenService {
   readonly accessKey: KeyObject;
   private readonly refreshKey: KeyObject;
-  /** Header segments already judged: our own tokens all carry the same one, so it is parsed once. */
-  private readonly headers = new Map<string, boolean>();
+  /** The header segment of the tokens we sign (jsonwebtoken writes the same one every time): accepted without parsing. */
+  private readonly ownHeader: string;
 
   constructor(
     private readonly jwt: JwtService,
@@ -46,6 +46,7 @@ export class TokenService {
   ) {
     this.accessKey = createSecretKey(Buffer.from(config.jwt.accessSecret, 'utf8'));
     this.refreshKey = createSecretKey(Buffer.from(config.jwt.refreshSecret, 'utf8'));
+    this.ownHeader = this.signAccess('00000000-0000-0000-0000-000000000000', 0).split('.')[0]!;
   }
 
   signAccess(userId: string, tokenVersion: number): string {
@@ -112,15 +113,11 @@ export class TokenService {
   }
 
   private isAcceptedHeader(segment: string): boolean {
-    let accepted = this.headers.get(segment);
-    if (accepted === undefined) {
-      const header = parseSegment(segment);
-      // `crit` names extensions the verifier must understand (RFC 7515 §4.1.11): we understand none
-      accepted = header !== null && header.alg === JWT_ALGORITHM && header.crit === undefined;
-      // a caller can send any number of distinct headers: remember only a few
-      if (this.headers.size < 16) this.headers.set(segment, accepted);
-    }
-    return accepted;
+    if (segment === this.ownHeader) return true;
+    // any other spelling is parsed each time (nothing a caller sends is remembered)
+    const header = parseSegment(segment);
+    // `crit` names extensions the verifier must understand (RFC 7515 §4.1.11): we understand none
+    return header !== null && header.alg === JWT_ALGORITHM && header.crit === undefined;
   }
 
   static hash(token: string): string {
@@ -131,7 +128,8 @@ export class TokenService {
 /**
  * The claims an access token must carry, checked after its signature (by `verifyAccess`, and by
  * `JwtStrategy` after passport-jwt's own checks): the access type, the issuer and audience, a
- * user id, a token version, an expiry in the future, and no `nbf` in the future.
+ * user id (a UUID, as every user id is), a token version, a finite expiry in the future, and no
+ * `nbf` in the future.
  */
 export function checkAccessClaims(
   claims: Record<string, unknown>,
@@ -141,12 +139,13 @@ export function checkAccessClaims(
   return (
     typ === 'access' &&
     typeof sub === 'string' &&
-    sub.length > 0 &&
+    USER_ID.test(sub) &&
     typeof ver === 'number' &&
     Number.isInteger(ver) &&
     iss === JWT_ISSUER &&
     (aud === JWT_AUDIENCE || (Array.isArray(aud) && aud.includes(JWT_AUDIENCE))) &&
     typeof exp === 'number' &&
+    Number.isFinite(exp) &&
     nowSeconds < exp &&
     (nbf === undefined || (typeof nbf === 'number' && nbf <= nowSeconds))
   );
@@ -165,3 +164,4 @@ function parseSegment(segment: string, checkAlphabet = true): Record<string, unk
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
