@@ -12,7 +12,6 @@ import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env'
 import { deposit, openAccount, transfer } from '../support/money';
 import { outboxSettled } from '../support/outbox';
 import { startTestApp, TestApp } from '../support/test-app';
-import { waitFor } from '../support/wait-for';
 
 /** Counts, per instance, how many times each event reached a subscriber (the relay's promise: once per row at a time). */
 @Injectable()
