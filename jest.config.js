@@ -38,6 +38,12 @@ module.exports = {
     },
     {
       ...common,
+      // repositories, the unit of work and the outbox relay against the real database, without HTTP
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
+    },
+    {
+      ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
     },
