@@ -71,13 +71,20 @@ export class UnitOfWork {
     this.publishedListeners.push(listener);
   }
 
-  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * `readCommitted` (MySQL/MariaDB; SQLite has one writer anyway): the transaction takes no gap
+   * locks. The outbox relay's claim (`FOR UPDATE SKIP LOCKED`) would otherwise lock the gap where
+   * every new outbox row goes, and each publishing transaction, holding its own row locks, would
+   * wait for the relay's pass to end.
+   */
+  async run<T>(work: (tx: Tx) => Promise<T>, options: { readCommitted?: boolean } = {}): Promise<T> {
+    const isolation = options.readCommitted && !this.sqlite ? ('READ COMMITTED' as const) : undefined;
     const deadline = Date.now() + this.maxRunMs;
     const hooks: Array<() => unknown> = [];
     const published = { count: 0 };
     const result = await (this.sqlite
       ? this.sqlite.exclusive(() => this.withRetries(work, hooks, published, deadline))
-      : this.withRetries(work, hooks, published, deadline));
+      : this.withRetries(work, hooks, published, deadline, isolation));
     // after the loop: nothing a listener does can re-run or fail work that has committed
     if (published.count > 0) for (const listener of this.publishedListeners) this.runHook(listener);
     for (const hook of hooks) this.runHook(hook);
@@ -89,12 +96,13 @@ export class UnitOfWork {
     hooks: Array<() => unknown>,
     published: { count: number },
     deadline: number,
+    isolation?: 'READ COMMITTED',
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       hooks.length = 0; // hooks of a rolled-back attempt never run
       published.count = 0; // nor did its events happen
       try {
-        return await this.dataSource.transaction(async (manager) => {
+        const inTransaction = async (manager: EntityManager): Promise<T> => {
           // past the deadline before it starts (a long wait for the connection or the SQLite gate): not started at all
           if (Date.now() > deadline) throw new RunTooLongError();
           const publish = async <D extends object>(input: NewDomainEvent<D>): Promise<DomainEvent<D>> => {
@@ -106,7 +114,8 @@ export class UnitOfWork {
           const result = await work({ manager, afterCommit: (fn) => hooks.push(fn), publish });
           if (Date.now() > deadline) throw new RunTooLongError();
           return result;
-        });
+        };
+        return await (isolation ? this.dataSource.transaction(isolation, inTransaction) : this.dataSource.transaction(inTransaction));
       } catch (error) {
         if (error instanceof RunTooLongError) {
           this.logger.warn(`transaction rolled back: still running ${this.maxRunMs} ms after it was asked for`);

@@ -7,10 +7,11 @@ import { Tx, UnitOfWork } from '../database/unit-of-work';
 import { describeDriverError, isDriverError } from '../errors/driver-errors';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
 import { DomainEvent } from './domain-event';
-import { OUTBOX_SUBSCRIBER } from './on-outbox-event.decorator';
+import { OUTBOX_BATCH_SUBSCRIBER, OUTBOX_SUBSCRIBER } from './on-outbox-event.decorator';
 import { OUTBOX_TABLE } from './outbox-store';
 
 export type OutboxHandler = (event: DomainEvent, tx: Tx) => unknown;
+export type OutboxBatchHandler = (events: DomainEvent[], tx: Tx) => unknown;
 
 /**
  * Between polls when there is nothing to do. A unit of work that published nudges its own
@@ -27,6 +28,8 @@ const MAX_BACKOFF_MS = 30_000;
 export const OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 const STREAM_TIMEOUT_MS = 2000;
+/** The claim locks the rows it reads, never the gap new rows go into (see UnitOfWork.run). */
+const READ_COMMITTED = { readCommitted: true };
 
 interface OutboxRow {
   id: string;
@@ -47,6 +50,9 @@ interface OutboxRow {
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly handlers = new Map<string, OutboxHandler[]>();
+  private readonly batchHandlers: Array<{ types: ReadonlySet<string>; handler: OutboxBatchHandler }> = [];
+  /** Told there are rows (a nudge): the next pass skips its look for them. */
+  private nudged = false;
   private readonly mysql: boolean;
   private readonly streamKey: string;
   private timer: NodeJS.Timeout | null = null;
@@ -93,13 +99,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   /** Deliver now rather than at the next poll. */
   nudge(): void {
     if (this.stopped) return;
+    this.nudged = true;
     if (this.inFlight) this.again = true;
     else this.schedule(0);
   }
 
   /** One delivery pass and one stream pass; resolves with the rows delivered. */
   async drain(): Promise<number> {
-    const delivered = await this.deliverBatch();
+    const delivered = await this.deliverBatch(false);
     if (this.redis) await this.streamBatch();
     return delivered;
   }
@@ -114,6 +121,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         if (typeof method !== 'function') continue;
         const types = this.reflector.get<string[] | undefined>(OUTBOX_SUBSCRIBER, method as (...args: unknown[]) => unknown);
         for (const type of types ?? []) this.subscribe(type, (method as OutboxHandler).bind(instance));
+        const batchTypes = this.reflector.get<string[] | undefined>(OUTBOX_BATCH_SUBSCRIBER, method as (...args: unknown[]) => unknown);
+        if (batchTypes) this.batchHandlers.push({ types: new Set(batchTypes), handler: (method as OutboxBatchHandler).bind(instance) });
       }
     }
   }
@@ -128,13 +137,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private tick(): void {
     this.timer = null;
     this.again = false;
-    this.inFlight = this.pass().finally(() => (this.inFlight = null));
+    const nudged = this.nudged;
+    this.nudged = false;
+    this.inFlight = this.pass(nudged).finally(() => (this.inFlight = null));
   }
 
-  private async pass(): Promise<void> {
+  private async pass(nudged: boolean): Promise<void> {
     let busy = false;
     try {
-      const delivered = await this.deliverBatch();
+      const delivered = await this.deliverBatch(nudged);
       const streamed = this.redis ? await this.streamBatch() : 0;
       busy = delivered === BATCH || streamed === BATCH;
       this.failures = 0;
@@ -160,17 +171,21 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     return rows.length > 0;
   }
 
-  private async deliverBatch(): Promise<number> {
-    if (!(await this.anyPending('delivered_at'))) return 0;
+  private async deliverBatch(known: boolean): Promise<number> {
+    if (!known && !(await this.anyPending('delivered_at'))) return 0;
     return this.uow.run(async (tx) => {
       const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('delivered_at'));
-      for (const row of rows) {
-        const event = JSON.parse(row.payload) as DomainEvent;
+      const events = rows.map((row) => JSON.parse(row.payload) as DomainEvent);
+      for (const event of events) {
         for (const handler of this.handlers.get(event.type) ?? []) await handler(event, tx);
+      }
+      for (const { types, handler } of this.batchHandlers) {
+        const mine = events.filter((event) => types.has(event.type));
+        if (mine.length > 0) await handler(mine, tx);
       }
       await this.mark(tx, 'delivered_at', rows);
       return rows.length;
-    });
+    }, READ_COMMITTED);
   }
 
   private async streamBatch(): Promise<number> {
@@ -178,14 +193,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     if (!redis?.isReady || !(await this.anyPending('streamed_at'))) return 0;
     return this.uow.run(async (tx) => {
       const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('streamed_at'));
-      for (const row of rows) {
+      // sent together (one pipelined write); a failure rolls the pass back: those rows are appended again later (consumers dedupe by id)
+      const appends = rows.map((row) => {
         const event = JSON.parse(row.payload) as DomainEvent;
-        // a failure rolls the pass back: those rows are appended again later (consumers dedupe by id)
-        await withDeadline(redis.xAdd(this.streamKey, '*', { id: event.id, type: event.type, event: row.payload }), STREAM_TIMEOUT_MS);
-      }
+        return redis.xAdd(this.streamKey, '*', { id: event.id, type: event.type, event: row.payload });
+      });
+      await withDeadline(Promise.all(appends), STREAM_TIMEOUT_MS);
       await this.mark(tx, 'streamed_at', rows);
       return rows.length;
-    });
+    }, READ_COMMITTED);
   }
 
   private async mark(tx: Tx, column: 'delivered_at' | 'streamed_at', rows: OutboxRow[]): Promise<void> {

@@ -38,27 +38,28 @@ const COLUMNS = 'id, type, occurred_at, actor_id, subject_type, subject_id, requ
 @Injectable()
 export class AuditRepository extends TypeOrmRepository<AuditEvent> {
   private readonly mysql: boolean;
-  private readonly insertSql: string;
+  private readonly insertPrefix: string;
 
   constructor(@InjectRepository(AuditEvent) orm: OrmRepository<AuditEvent>) {
     super(orm, 'audit');
     this.mysql = orm.manager.connection.options.type === 'mysql';
-    this.insertSql = `INSERT ${this.mysql ? 'IGNORE' : 'OR IGNORE'} INTO audit_events (${COLUMNS}) ` + 'VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+    this.insertPrefix = `INSERT ${this.mysql ? 'IGNORE' : 'OR IGNORE'} INTO audit_events (${COLUMNS}) VALUES `;
   }
 
-  /** Records the event inside the relay's transaction; an event delivered again is already there (same id): nothing happens. */
-  async insertIfAbsent(tx: Tx, event: DomainEvent): Promise<void> {
-    const occurred = new Date(event.occurredAt).toISOString().replace('T', ' ').replace('Z', '');
-    await tx.manager.query(this.insertSql, [
+  /** Records the events inside the relay's transaction, in one statement; an event delivered again is already there (same id): skipped. */
+  async insertIfAbsent(tx: Tx, events: DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const values = events.flatMap((event) => [
       event.id,
       event.type,
-      occurred,
+      new Date(event.occurredAt).toISOString().replace('T', ' ').replace('Z', ''),
       event.actorId,
       event.subjectType,
       event.subjectId,
       event.requestId,
       JSON.stringify(event.data ?? {}),
     ]);
+    await tx.manager.query(this.insertPrefix + events.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '), values);
   }
 
   /**
