@@ -36,6 +36,10 @@ describe('audit events', () => {
     await env?.destroy();
   });
 
+  it('records the admin bootstrap (no request: no actor, no request id)', async () => {
+    expect(await event('user.created', admin.id)).toMatchObject({ actorId: null, requestId: null, data: { roles: ['admin', 'user'] } });
+  });
+
   it('records users events with subject, data, request id and actor', async () => {
     const email = uniqueEmail('reg');
     const res = await t.request({
