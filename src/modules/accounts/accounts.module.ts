@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Account } from './account.entity';
 import { AccountsMaintenance } from './accounts-maintenance.service';
+import { AccountsUserDeletion } from './accounts-user-deletion';
 import { AccountsController } from './accounts.controller';
 import { AccountsRepository } from './accounts.repository';
 import { AccountsService } from './accounts.service';
@@ -15,7 +16,15 @@ import { TransfersService } from './transfers.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Account, LedgerEntry, IdempotencyKey])],
   controllers: [AccountsController, TransfersController],
-  providers: [AccountsService, TransfersService, AccountsRepository, LedgerRepository, IdempotencyKeysRepository, AccountsMaintenance],
+  providers: [
+    AccountsService,
+    TransfersService,
+    AccountsRepository,
+    LedgerRepository,
+    IdempotencyKeysRepository,
+    AccountsMaintenance,
+    AccountsUserDeletion,
+  ],
   exports: [AccountsService],
 })
 export class AccountsModule {}

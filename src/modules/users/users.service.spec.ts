@@ -1,5 +1,6 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { loadConfig } from '../../config/app-config';
+import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { KeyRing } from '../../core/crypto/key-ring';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
@@ -73,6 +74,7 @@ describe('UsersService', () => {
   let events: { emit: jest.Mock };
   let invalidated: string[];
   let accounts: { byOwners: jest.Mock; closeAllForOwner: jest.Mock };
+  let deletion: UserDeletionParticipants;
   let service: UsersService;
   const hasher = {
     hash: (p: string) => Promise.resolve(`hashed:${p}`),
@@ -85,6 +87,9 @@ describe('UsersService', () => {
     events = { emit: jest.fn() };
     invalidated = [];
     accounts = { byOwners: jest.fn().mockResolvedValue(new Map()), closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
+    // a module taking part in deletions, as accounts registers itself (AccountsUserDeletion)
+    deletion = new UserDeletionParticipants();
+    deletion.register({ beforeUserDeleted: (tx, id) => accounts.closeAllForOwner(tx, id) as Promise<void> });
     const cache = {
       get: <T>(_name: string, _key: string, load: () => Promise<T>) => load(),
       invalidate: (key: string) => {
@@ -99,6 +104,7 @@ describe('UsersService', () => {
       events as unknown as EventEmitter2,
       accounts as unknown as AccountsService,
       fakeUnitOfWork as unknown as UnitOfWork,
+      deletion,
       new KeyRing(loadConfig({})),
     );
   });
@@ -178,7 +184,7 @@ describe('UsersService', () => {
     expect(invalidated).toContain(`user:${owner.id}`);
   });
 
-  it('refuses to delete a user who still owns money, and deletes nothing', async () => {
+  it('refuses to delete a user while a deletion participant refuses (accounts: owns money), and deletes nothing', async () => {
     const user = await create();
     accounts.closeAllForOwner.mockRejectedValueOnce(new ConflictError('The user still owns money'));
     await expect(service.remove(user.id)).rejects.toBeInstanceOf(ConflictError);

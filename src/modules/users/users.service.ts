@@ -5,6 +5,7 @@ import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { UnitOfWork } from '../../core/database/unit-of-work';
+import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
@@ -53,6 +54,7 @@ export class UsersService {
     private readonly events: EventEmitter2,
     private readonly accounts: AccountsService,
     private readonly uow: UnitOfWork,
+    private readonly deletion: UserDeletionParticipants,
     keys: KeyRing,
   ) {
     this.cursors = new CursorCodec(keys.key('cursor:users'));
@@ -210,10 +212,13 @@ export class UsersService {
     return record;
   }
 
-  /** 409 while the user owns money; their empty accounts go with them, their ledger rows stay. */
+  /**
+   * Every module holding the user's data takes part first, in the same transaction
+   * (`UserDeletionParticipants`: accounts answers 409 while the user owns money).
+   */
   async remove(id: string): Promise<void> {
     const deleted = await this.uow.run(async (tx) => {
-      await this.accounts.closeAllForOwner(tx, id);
+      await this.deletion.beforeUserDeleted(tx, id);
       if (!(await this.users.deleteInTx(tx, id))) return false;
       await tx.publish({ type: UserEvents.deleted, subjectType: 'user', subjectId: id });
       return true;
