@@ -5,12 +5,12 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
  * Module boundaries, checked by machine (see STYLE.md):
  * - core/ and config/ import no feature module;
  * - a feature module imports another module only through that module's index.ts;
- * - inside modules/, TypeORM appears only in repositories, entities and module files.
+ * - inside modules/, TypeORM appears only in repositories, entities, module files and the module's migrations/.
  */
 const ROOT = resolve(__dirname, '..', '..');
 const SRC = join(ROOT, 'src');
 const IMPORT = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]([^'"]+)['"]/g;
-const TYPEORM_FILE = /\.(repository|entity|module)\.ts$|\.spec\.ts$/;
+const TYPEORM_FILE = /\.(repository|entity|module)\.ts$|\.spec\.ts$|[\\/]migrations[\\/][^\\/]+\.ts$/;
 
 type Sources = Map<string, string>;
 

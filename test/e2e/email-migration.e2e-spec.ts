@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/app-config';
 import { createDataSourceOptions } from '../../src/core/database/data-source-options';
 import { runMigrationsLocked } from '../../src/core/database/migration-lock';
-import { EmailBinaryCollation1765000000001 } from '../../src/migrations/1765000000001-email-binary-collation';
+import { EmailBinaryCollation1765000000001 } from '../../src/modules/users/migrations/1765000000001-email-binary-collation';
 import { migrations } from '../../src/migrations/migrations';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
 

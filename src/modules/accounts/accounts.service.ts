@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuthUser, isAdmin } from '../../core/auth/auth-user';
+import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
 import { UnitOfWork, Tx } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
@@ -71,7 +72,7 @@ export class AccountsService {
   async get(actor: AuthUser, id: string): Promise<Account> {
     const account = await this.accounts.findById(id);
     if (!account) throw new NotFoundError('Account', id);
-    if (account.ownerId !== actor.id && !isAdmin(actor)) throw new ForbiddenError('You may only see your own accounts');
+    assertOwnerOrAdmin(actor, account.ownerId, 'You may only see your own accounts');
     return account;
   }
 

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash, randomUUID } from 'node:crypto';
-import { AuthUser, isAdmin } from '../../core/auth/auth-user';
+import { AuthUser } from '../../core/auth/auth-user';
+import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
-import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors/app-error';
 import {
   BalanceLimitError,
   CurrencyMismatchError,
@@ -95,7 +96,7 @@ export class TransfersService {
       const to = locked.get(input.toAccountId);
       if (!from) throw new NotFoundError('Account', input.fromAccountId);
       if (!to) throw new NotFoundError('Account', input.toAccountId);
-      if (from.ownerId !== actor.id && !isAdmin(actor)) throw new ForbiddenError('You may only move money out of your own accounts');
+      assertOwnerOrAdmin(actor, from.ownerId, 'You may only move money out of your own accounts');
       if (from.currency !== to.currency) throw new CurrencyMismatchError(from.currency, to.currency);
       if (from.balance < input.amount) throw new InsufficientFundsError(from.id);
       if (to.balance + input.amount > MAX_BALANCE) throw new BalanceLimitError(to.id);

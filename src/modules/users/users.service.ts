@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
+import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
@@ -102,7 +103,7 @@ export class UsersService {
 
   /** A user as `actor` may see it: themselves, or anyone for an admin. */
   async get(actor: AuthUser, id: string): Promise<UserRecord> {
-    assertSelfOrAdmin(actor, id);
+    assertOwnerOrAdmin(actor, id, 'You may only access your own user');
     return this.findById(id);
   }
 
@@ -162,7 +163,7 @@ export class UsersService {
   }
 
   async update(actor: AuthUser, id: string, patch: UserPatch): Promise<UserRecord> {
-    assertSelfOrAdmin(actor, id);
+    assertOwnerOrAdmin(actor, id, 'You may only access your own user');
     if (patch.roles !== undefined && !isAdmin(actor)) throw new ForbiddenError('Only an admin may change roles');
     const current = await this.users.findById(id);
     if (!current) throw new NotFoundError('User', id);
@@ -227,10 +228,6 @@ export class UsersService {
     if (!deleted) throw new NotFoundError('User', id);
     this.events.emit(UserDeletedEvent.type, new UserDeletedEvent(id));
   }
-}
-
-function assertSelfOrAdmin(actor: AuthUser, id: string): void {
-  if (actor.id !== id && !isAdmin(actor)) throw new ForbiddenError('You may only access your own user');
 }
 
 /** Every user has `user`; roles are kept sorted and unique. */
