@@ -6,7 +6,7 @@ import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
-import { CursorPage, OffsetPage } from '../../core/http/pagination';
+import { CursorPage, OffsetPage, sliceOf } from '../../core/http/pagination';
 import { Account } from './account.entity';
 import { BalanceLimitError } from './accounts.errors';
 import { AccountCreatedData, AccountEvents, DepositData } from './accounts.events';
@@ -59,14 +59,7 @@ export class AccountsService {
       if (ownerId !== undefined && ownerId !== actor.id) throw new ForbiddenError('You may only list your own accounts');
       ownerId = actor.id;
     }
-    const page = query.page ?? 1;
-    const pageSize = query.pageSize ?? 20;
-    const where = { ownerId };
-    const [rows, total] = await Promise.all([
-      this.accounts.findMany({ where, orderBy: 'id', limit: pageSize, offset: (page - 1) * pageSize }),
-      this.accounts.count(where),
-    ]);
-    return new OffsetPage(rows, page, pageSize, total);
+    return this.accounts.findPage({ where: { ownerId }, orderBy: 'id', page: query.page ?? 1, pageSize: query.pageSize ?? 20 });
   }
 
   async get(actor: AuthUser, id: string): Promise<Account> {
@@ -112,10 +105,12 @@ export class AccountsService {
     const limit = query.limit ?? 20;
     const before = query.after ? this.cursors.decode(accountId, query.after).id : null;
     const rows = await this.ledger.history(accountId, before, limit + 1);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const next = rows.length > limit && last ? this.cursors.encode(accountId, { value: null, id: last.id }) : null;
-    return new CursorPage(items, next, limit);
+    return sliceOf(
+      rows,
+      limit,
+      (row) => ({ value: null, id: row.id }),
+      (position) => this.cursors.encode(accountId, position),
+    );
   }
 
   async getTransfer(actor: AuthUser, id: string): Promise<LedgerEntry> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { KeyRing } from '../../core/crypto/key-ring';
 import { BadRequestError, NotFoundError } from '../../core/errors/app-error';
 import { CursorCodec } from '../../core/http/cursor';
-import { CursorPage } from '../../core/http/pagination';
+import { CursorPage, sliceOf } from '../../core/http/pagination';
 import { uuidv7Floor } from '../../core/outbox/domain-event';
 import { AuditEvent } from './audit-event.entity';
 import { AuditFilter, AuditRepository } from './audit.repository';
@@ -35,10 +35,12 @@ export class AuditService {
     const scope = JSON.stringify([filter.type, filter.actorId, filter.subjectId, filter.fromId, filter.toId].map((v) => v ?? null));
     const before = query.after ? this.cursors.decode(scope, query.after).id : null;
     const rows = await this.events.list(filter, before, limit + 1);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const next = rows.length > limit && last ? this.cursors.encode(scope, { value: null, id: last.id }) : null;
-    return new CursorPage(items, next, limit);
+    return sliceOf(
+      rows,
+      limit,
+      (row) => ({ value: null, id: row.id }),
+      (position) => this.cursors.encode(scope, position),
+    );
   }
 
   async get(id: string): Promise<AuditEvent> {

@@ -142,24 +142,17 @@ export class UsersService {
     const orderDir = query.orderDir ?? 'asc';
 
     if (!cursorMode) {
-      const page = query.page ?? 1;
-      const pageSize = query.pageSize ?? 20;
-      const [rows, total] = await Promise.all([
-        this.users.findMany({ where, orderBy, orderDir, limit: pageSize, offset: (page - 1) * pageSize }),
-        this.users.count(where),
-      ]);
-      return new OffsetPage(rows.map(toUserRecord), page, pageSize, total);
+      const page = await this.users.findPage({ where, orderBy, orderDir, page: query.page ?? 1, pageSize: query.pageSize ?? 20 });
+      return page.map(toUserRecord);
     }
 
-    const limit = query.limit ?? 20;
     const scope = JSON.stringify([orderBy, orderDir, email ?? null, query.role ?? null]);
     const after = query.after ? this.cursors.decode(scope, query.after) : undefined;
     if (after && orderBy === 'createdAt') after.value = new Date(String(after.value));
-    const rows = await this.users.findMany({ where, orderBy, orderDir, limit: limit + 1, after });
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const next = rows.length > limit && last ? this.cursors.encode(scope, { value: sortValue(last, orderBy), id: last.id }) : null;
-    return new CursorPage(items.map(toUserRecord), next, limit);
+    const slice = await this.users.findSlice({ where, orderBy, orderDir, limit: query.limit ?? 20, after }, (position) =>
+      this.cursors.encode(scope, position),
+    );
+    return slice.map(toUserRecord);
   }
 
   async update(actor: AuthUser, id: string, patch: UserPatch): Promise<UserRecord> {
@@ -233,8 +226,4 @@ export class UsersService {
 /** Every user has `user`; roles are kept sorted and unique. */
 function normaliseRoles(roles: Role[]): Role[] {
   return [...new Set<Role>(['user', ...roles])].sort();
-}
-
-function sortValue(user: User, orderBy: 'createdAt' | 'email' | 'name'): unknown {
-  return orderBy === 'createdAt' ? user.createdAt.toISOString() : user[orderBy];
 }
