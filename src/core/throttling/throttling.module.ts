@@ -21,10 +21,11 @@ function ipOf(request: Record<string, unknown>): string {
 
 /**
  * Two limits, each a named throttler of @nestjs/throttler:
- * - `default`: `RATE_LIMIT` per window per client (user id when authenticated, else IP), all routes;
+ * - `default`: `RATE_LIMIT` per window per client (user id and token version when authenticated, else IP), all routes;
  * - `auth`: `AUTH_RATE_LIMIT` per window per IP on each `@AuthRateLimit()` route.
- * A limit of 0 turns that throttler off. The guard itself (`AppThrottlerGuard`) is registered
- * by AppModule, first of the global guards, where the auth module's AccessTokenReader is visible.
+ * A limit of 0 turns that throttler off. The limiter itself (`AppThrottlerGuard`) is provided by
+ * AppModule, where the auth module's `Authenticator` is visible, and called first by the global
+ * access guard.
  * Failed password checks per email (logins, current passwords) are counted by `LoginFailureLimiter`
  * (exported), which the check itself calls: only it knows whether the password was right.
  */
