@@ -123,15 +123,7 @@ async function transferMysql(actor, fromId, toId, amount) {
       const [rows] = await connection.query(`${LOCK_SQL} FOR UPDATE`, [fromId, toId]);
       const { from, to } = check(actor, fromId, toId, amount, rows);
       const now = new Date();
-      const entry = {
-        id: uuidv7(),
-        type: 'transfer',
-        fromAccountId: from.id,
-        toAccountId: to.id,
-        amount,
-        currency: from.currency,
-        createdAt: now.toISOString(),
-      };
+      const entry = transferEntry(from, to, amount, now);
       await connection.query(DEBIT_SQL, [amount, now, from.id]);
       await connection.query(CREDIT_SQL, [amount, now, to.id]);
       await connection.query(LEDGER_SQL, [entry.id, entry.type, entry.fromAccountId, entry.toAccountId, amount, entry.currency, now]);
@@ -148,6 +140,19 @@ async function transferMysql(actor, fromId, toId, amount) {
   }
 }
 
+/** The ledger row of a transfer, as the app's TransactionResponse names its fields. */
+function transferEntry(from, to, amount, now) {
+  return {
+    id: uuidv7(),
+    type: 'transfer',
+    fromAccountId: from.id,
+    toAccountId: to.id,
+    amount,
+    currency: from.currency,
+    createdAt: now.toISOString(),
+  };
+}
+
 /**
  * SQLite: one writer; better-sqlite3 runs the whole transaction synchronously. Its BEGIN is
  * deferred, as the app's: a transaction that read before another connection (the app's, still
@@ -160,15 +165,7 @@ const transferSqliteOnce =
     const { from, to } = check(actor, fromId, toId, amount, db.prepared(LOCK_SQL).all(fromId, toId));
     const now = new Date();
     const at = sqliteDatetime(now);
-    const entry = {
-      id: uuidv7(),
-      type: 'transfer',
-      fromAccountId: from.id,
-      toAccountId: to.id,
-      amount,
-      currency: from.currency,
-      createdAt: now.toISOString(),
-    };
+    const entry = transferEntry(from, to, amount, now);
     db.prepared(DEBIT_SQL).run(amount, at, from.id);
     db.prepared(CREDIT_SQL).run(amount, at, to.id);
     db.prepared(LEDGER_SQL).run(entry.id, entry.type, entry.fromAccountId, entry.toAccountId, amount, entry.currency, at);

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { queriesDuring, queryPlan } from '../support/query-plan';
 import { uuidv7Floor } from '../../src/core/outbox/domain-event';
 import { AuditFilter, AuditRepository } from '../../src/modules/audit/audit.repository';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
@@ -114,18 +115,10 @@ describe('audit events: a deep page reads no more rows than the first', () => {
   itSqlite.each(FILTERS)('SQLite, %s: the page is a SEARCH bounded by the cursor, never a SCAN', async (_, filter) => {
     const expected = await expectedIds(filter);
     const depth = Math.floor(expected.length / 2);
-    const sent: Array<[string, unknown[]]> = [];
-    const spy = jest
-      .spyOn(dataSource.logger, 'logQuery')
-      .mockImplementation((query, parameters) => void sent.push([query, (parameters as unknown[]) ?? []]));
-    try {
-      const ids = (await audit.list(filter, expected[depth - 1]!, PAGE + 1)).map((e) => e.id);
-      expect(ids).toEqual(expected.slice(depth, depth + PAGE + 1));
-    } finally {
-      spy.mockRestore();
-    }
+    const { result, sent } = await queriesDuring(dataSource, () => audit.list(filter, expected[depth - 1]!, PAGE + 1));
+    expect(result.map((e) => e.id)).toEqual(expected.slice(depth, depth + PAGE + 1));
     const [sql, parameters] = sent.find(([q]) => /FROM audit_events/.test(q))!;
-    const plan = (await dataSource.query<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, parameters)).map((row) => row.detail);
+    const plan = await queryPlan(dataSource, sql, parameters);
     expect(plan.filter((step) => /^SCAN audit_events\b/.test(step))).toEqual([]);
     expect(plan.join('\n')).toMatch(/SEARCH audit_events USING .*\bid<\?/);
   });

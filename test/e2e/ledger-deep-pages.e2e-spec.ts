@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { queriesDuring, queryPlan } from '../support/query-plan';
 import { LedgerRepository } from '../../src/modules/accounts/ledger.repository';
 import { bearer, Session, signUp } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
@@ -144,19 +145,11 @@ describe('ledger history: a deep page reads no more rows than the first', () => 
 
   itSqlite('SQLite: each side of the page is a SEARCH of its (account, id) index bounded by the cursor', async () => {
     const ledger = t.app.get(LedgerRepository);
-    const sent: Array<[string, unknown[]]> = [];
-    const spy = jest
-      .spyOn(dataSource.logger, 'logQuery')
-      .mockImplementation((query, parameters) => void sent.push([query, (parameters as unknown[]) ?? []]));
-    try {
-      const ids = (await ledger.history(mine, expected[DEPTH - 1]!, PAGE + 1)).map((entry) => entry.id);
-      expect(ids).toEqual(expected.slice(DEPTH, DEPTH + PAGE + 1));
-    } finally {
-      spy.mockRestore();
-    }
+    const { result, sent } = await queriesDuring(dataSource, () => ledger.history(mine, expected[DEPTH - 1]!, PAGE + 1));
+    expect(result.map((entry) => entry.id)).toEqual(expected.slice(DEPTH, DEPTH + PAGE + 1));
     expect(sent).toHaveLength(1);
     const [sql, parameters] = sent[0]!;
-    const plan = (await dataSource.query<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, parameters)).map((row) => row.detail);
+    const plan = await queryPlan(dataSource, sql, parameters);
     expect(plan).toEqual(
       expect.arrayContaining([
         'SEARCH transactions USING INDEX ix_transactions_from (from_account_id=? AND id<?)',

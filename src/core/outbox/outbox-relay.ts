@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { Tx, UnitOfWork } from '../database/unit-of-work';
 import { describeDriverError, isDriverError } from '../errors/driver-errors';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
+import { withTimeout } from '../util/with-timeout';
 import { DomainEvent } from './domain-event';
 import { OUTBOX_BATCH_SUBSCRIBER, OUTBOX_SUBSCRIBER } from './on-outbox-event.decorator';
 import { OUTBOX_TABLE } from './outbox-store';
@@ -214,7 +215,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         const event = JSON.parse(row.payload) as DomainEvent;
         return redis.xAdd(this.streamKey, '*', { id: event.id, type: event.type, event: row.payload });
       });
-      await withDeadline(Promise.all(appends), STREAM_TIMEOUT_MS);
+      await withTimeout(Promise.all(appends), STREAM_TIMEOUT_MS, 'Redis');
       await this.mark(tx, 'streamed_at', rows);
       return rows.length;
     }, READ_COMMITTED);
@@ -239,12 +240,4 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn({ msg: 'outbox purge failed; next sweep retries', err });
     }
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
