@@ -10,6 +10,7 @@ import { DatabaseCoreModule } from './database/database-core.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { EmbedsModule } from './http/embeds';
 import { EnvelopeInterceptor } from './http/envelope.interceptor';
 import { createValidationPipe } from './http/validation.pipe';
 import { LoggingModule } from './logging/logging.module';
@@ -30,6 +31,7 @@ export class CoreModule {
         LoggingModule.forRoot(logger),
         DatabaseModule.forRoot(config, logger),
         DatabaseCoreModule,
+        EmbedsModule,
         OutboxModule,
         RedisModule,
         AppCacheModule,

@@ -54,10 +54,38 @@ export function violations(sources: Sources): string[] {
   return found;
 }
 
+/** Which feature modules each feature module's code (tests left out) imports. */
+export function moduleGraph(sources: Sources): Record<string, string[]> {
+  const graph: Record<string, Set<string>> = {};
+  for (const [file, text] of sources) {
+    const ownModule = moduleOf(file);
+    if (!ownModule || file.endsWith('.spec.ts')) continue;
+    graph[ownModule] ??= new Set();
+    for (const [, specifier] of text.matchAll(IMPORT)) {
+      if (!specifier!.startsWith('.')) continue;
+      const target = resolve(dirname(file), specifier!);
+      const targetModule = moduleOf(target.endsWith('.ts') ? target : `${target}.ts`) ?? moduleOf(join(target, 'x.ts'));
+      if (targetModule && targetModule !== ownModule) graph[ownModule].add(targetModule);
+    }
+  }
+  return Object.fromEntries(Object.entries(graph).map(([module, targets]) => [module, [...targets].sort()]));
+}
+
 describe('architecture', () => {
+  const sources: Sources = new Map(listTs(SRC).map((file) => [file, readFileSync(file, 'utf8')]));
+
   it('the source tree keeps the module boundaries', () => {
-    const sources: Sources = new Map(listTs(SRC).map((file) => [file, readFileSync(file, 'utf8')]));
     expect(violations(sources)).toEqual([]);
+  });
+
+  it("the modules depend on each other as the README's module table says, users on none", () => {
+    // a new edge is a design decision: change the README's "Module dependencies" with this list
+    expect(moduleGraph(sources)).toEqual({
+      users: [],
+      auth: ['users'],
+      accounts: [],
+      audit: ['accounts', 'auth', 'users'],
+    });
   });
 
   it('the checker catches each kind of violation', () => {

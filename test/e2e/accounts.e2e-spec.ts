@@ -437,6 +437,17 @@ describe('accounts and transfers', () => {
       }
       // without include, no accounts key
       expect(json(await call(admin.accessToken, 'GET', '/users?pageSize=1')).data[0]).not.toHaveProperty('accounts');
+      // cursor mode embeds too; an include no module registered is a validation error on the field
+      const cursor = json(await call(admin.accessToken, 'GET', '/users?include=accounts&limit=1&orderBy=createdAt&orderDir=desc'));
+      expect(cursor.data[0].accounts).toHaveLength(2);
+      for (const include of ['bogus', 'email', 'constructor']) {
+        const refused = await call(admin.accessToken, 'GET', `/users?include=${include}&pageSize=1`);
+        expect(refused.statusCode).toBe(400);
+        expect(json(refused).error).toMatchObject({
+          code: 'VALIDATION_ERROR',
+          details: { include: [expect.stringContaining('accounts')] },
+        });
+      }
     });
 
     it('DELETE /users/:id is 409 while the user owns money, 204 once the balance is zero', async () => {

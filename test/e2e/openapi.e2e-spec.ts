@@ -232,6 +232,19 @@ describe('OpenAPI document', () => {
     expect(schema.properties.password).toMatchObject({ minLength: 8, maxLength: 128 });
   });
 
+  it("documents what another module embeds into a list: GET /users' include=accounts and UserResponse.accounts (registered by accounts)", () => {
+    const parameters = doc.paths['/api/v1/users'].get.parameters as Array<{ name: string; in: string; schema: { enum?: string[] } }>;
+    expect(parameters.filter((p) => p.name === 'include')).toEqual([
+      expect.objectContaining({ in: 'query', schema: expect.objectContaining({ enum: ['accounts'] }) }),
+    ]);
+    expect(doc.components.schemas.UserResponse.properties.accounts).toMatchObject({
+      type: 'array',
+      items: { $ref: '#/components/schemas/AccountResponse' },
+    });
+    expect(doc.components.schemas.UserResponse.required).not.toContain('accounts');
+    expect(JSON.stringify(doc)).not.toContain('x-app-embeds');
+  });
+
   it('documents the Idempotency-Key header on POST /transfers', () => {
     const parameters = doc.paths['/api/v1/transfers'].post.parameters as Array<{ name: string; in: string }>;
     expect(parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));

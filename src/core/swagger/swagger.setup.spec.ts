@@ -2,6 +2,7 @@ import { Controller, Get, Type } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Auth, Public } from '../auth/auth.decorators';
+import { EmbedsModule } from '../http/embeds';
 import { ApiEnvelope } from './api-envelope.decorator';
 import { setupSwagger } from './swagger.setup';
 
@@ -34,7 +35,7 @@ class RepeatsController {
 }
 
 async function appWith(...controllers: Array<Type<unknown>>): Promise<NestFastifyApplication> {
-  const module = await Test.createTestingModule({ controllers }).compile();
+  const module = await Test.createTestingModule({ imports: [EmbedsModule], controllers }).compile();
   return module.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
 }
 

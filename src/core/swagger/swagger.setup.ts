@@ -3,6 +3,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { accessRuleProblems } from '../auth/access-rules';
 import { OPENAPI_PUBLIC } from '../auth/auth.decorators';
+import { Embeds, OPENAPI_EMBEDS } from '../http/embeds';
 import { ERROR_DESCRIPTIONS } from './api-envelope.decorator';
 import { ErrorEnvelopeDto } from './envelope.schemas';
 
@@ -34,7 +35,9 @@ export function setupSwagger(app: INestApplication): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login' })
     .build();
   config.info.license = { name: 'UNLICENSED' };
-  const document = documentUriTooLong(markPublicOperations(SwaggerModule.createDocument(app, config)));
+  const embeds = app.get(Embeds);
+  const created = SwaggerModule.createDocument(app, config, { extraModels: embeds.all().map((embed) => embed.schema) });
+  const document = documentEmbeds(documentUriTooLong(markPublicOperations(created)), embeds);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',
@@ -63,6 +66,42 @@ function markPublicOperations(document: OpenAPIObject): OpenAPIObject {
     if (!marked[OPENAPI_PUBLIC]) continue;
     delete marked[OPENAPI_PUBLIC];
     operation.security = [];
+  }
+  return document;
+}
+
+/**
+ * `@ApiEmbeds(into, model)` operations: their `include` parameter lists the names registered into
+ * `into`, and `model` gains each embed as an optional array member (only with its `include`).
+ */
+function documentEmbeds(document: OpenAPIObject, embeds: Embeds): OpenAPIObject {
+  for (const { path, operation } of operationsOf(document)) {
+    const marked = operation as unknown as Record<string, unknown>;
+    const declared = marked[OPENAPI_EMBEDS] as { into: string; model: string } | undefined;
+    if (!declared) continue;
+    delete marked[OPENAPI_EMBEDS];
+    const registered = embeds.of(declared.into);
+    const model = document.components?.schemas?.[declared.model] as { properties?: Record<string, unknown> } | undefined;
+    if (!model) throw new Error(`${path}: @ApiEmbeds names the model ${declared.model}, which the document does not have`);
+    operation.parameters = (operation.parameters ?? []).filter((p) => !('name' in p && p.name === 'include'));
+    if (registered.length === 0) continue;
+    operation.parameters.push({
+      name: 'include',
+      in: 'query',
+      required: false,
+      description: registered.map((embed) => `\`${embed.name}\`: ${embed.description}`).join('; '),
+      schema: { type: 'string', enum: registered.map((embed) => embed.name) },
+    });
+    model.properties ??= {};
+    for (const embed of registered) {
+      // the embed would overwrite a member of every item
+      if (model.properties[embed.name]) throw new Error(`${declared.model} already has a member '${embed.name}': rename the embed`);
+      model.properties[embed.name] = {
+        type: 'array',
+        items: { $ref: getSchemaPath(embed.schema) },
+        description: `With \`include=${embed.name}\` only: ${embed.description}`,
+      };
+    }
   }
   return document;
 }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Account } from './account.entity';
 import { AccountsMaintenance } from './accounts-maintenance.service';
-import { AccountsUserDeletion } from './accounts-user-deletion';
+import { AccountsOfUsers } from './accounts-of-users';
 import { AccountsController } from './accounts.controller';
 import { AccountsRepository } from './accounts.repository';
 import { AccountsService } from './accounts.service';
@@ -23,7 +23,7 @@ import { TransfersService } from './transfers.service';
     LedgerRepository,
     IdempotencyKeysRepository,
     AccountsMaintenance,
-    AccountsUserDeletion,
+    AccountsOfUsers,
   ],
   exports: [AccountsService],
 })

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser } from '../../core/auth/auth-user';
 import { Auth, CurrentUser } from '../../core/auth/auth.decorators';
+import { ApiEmbeds } from '../../core/http/embeds';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
 import { UuidParamPipe } from '../../core/http/uuid-param.pipe';
 import { ApiEnvelope } from '../../core/swagger/api-envelope.decorator';
@@ -28,6 +29,7 @@ export class UsersController {
     errors: [400],
     description: 'A page of users (offset mode shown; cursor mode has meta.cursor)',
   })
+  @ApiEmbeds('users', UserResponse)
   async list(@Query() query: ListUsersQuery): Promise<OffsetPage<UserResponse> | CursorPage<UserResponse>> {
     return (await this.users.list(query)).map(toUserResponse);
   }

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ThrottlingModule } from '../../core/throttling/throttling.module';
-import { AccountsModule } from '../accounts';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordHasher } from './password-hasher';
 import { UserCredentialsService } from './user-credentials.service';
@@ -11,7 +10,7 @@ import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AccountsModule, ThrottlingModule],
+  imports: [TypeOrmModule.forFeature([User]), ThrottlingModule],
   controllers: [UsersController],
   providers: [UsersService, UserCredentialsService, UsersRepository, PasswordHasher, AdminBootstrapService],
   exports: [UsersService, UserCredentialsService, AdminBootstrapService],

@@ -1,10 +1,10 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { loadConfig } from '../../config/app-config';
 import { UserDeletionParticipants } from '../../core/database/user-deletion';
+import { Embeds } from '../../core/http/embeds';
 import { KeyRing } from '../../core/crypto/key-ring';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
-import type { AccountsService } from '../accounts';
 import { FindManyOptions, Repository } from '../../core/database/repository.port';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import type { PasswordHasher } from './password-hasher';
@@ -73,7 +73,7 @@ describe('UsersService', () => {
   let repo: FakeUsersRepository;
   let events: { emit: jest.Mock };
   let invalidated: string[];
-  let accounts: { byOwners: jest.Mock; closeAllForOwner: jest.Mock };
+  let accounts: { closeAllForOwner: jest.Mock };
   let deletion: UserDeletionParticipants;
   let service: UsersService;
   const hasher = {
@@ -86,8 +86,8 @@ describe('UsersService', () => {
     repo = new FakeUsersRepository();
     events = { emit: jest.fn() };
     invalidated = [];
-    accounts = { byOwners: jest.fn().mockResolvedValue(new Map()), closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
-    // a module taking part in deletions, as accounts registers itself (AccountsUserDeletion)
+    accounts = { closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
+    // a module taking part in deletions, as accounts registers itself (AccountsOfUsers)
     deletion = new UserDeletionParticipants();
     deletion.register({ beforeUserDeleted: (tx, id) => accounts.closeAllForOwner(tx, id) as Promise<void> });
     const cache = {
@@ -102,7 +102,7 @@ describe('UsersService', () => {
       hasher as unknown as PasswordHasher,
       cache as unknown as CacheAside,
       events as unknown as EventEmitter2,
-      accounts as unknown as AccountsService,
+      new Embeds(),
       fakeUnitOfWork as unknown as UnitOfWork,
       deletion,
       new KeyRing(loadConfig({})),

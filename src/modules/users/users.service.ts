@@ -7,12 +7,12 @@ import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { UserDeletionParticipants } from '../../core/database/user-deletion';
+import { Embeds } from '../../core/http/embeds';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
-import { AccountsService, toAccountResponse } from '../accounts';
 import { ListUsersQuery } from './dto/list-users.query';
 import { toUserRecord, UserRecord, UserView } from './dto/user.response';
 import { PasswordHasher } from './password-hasher';
@@ -53,7 +53,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly cache: CacheAside,
     private readonly events: EventEmitter2,
-    private readonly accounts: AccountsService,
+    private readonly embeds: Embeds,
     private readonly uow: UnitOfWork,
     private readonly deletion: UserDeletionParticipants,
     keys: KeyRing,
@@ -124,11 +124,14 @@ export class UsersService {
 
   async list(query: ListUsersQuery): Promise<OffsetPage<UserView> | CursorPage<UserView>> {
     const page = await this.listRecords(query);
-    if (query.include !== 'accounts') return page;
-    // one query for the whole page, never one per user
-    const owned = await this.accounts.byOwners(page.items.map((user) => user.id));
-    const withAccounts = (user: UserRecord): UserView => ({ ...user, accounts: (owned.get(user.id) ?? []).map(toAccountResponse) });
-    return page.map(withAccounts);
+    // what other modules embed (include=accounts): one query for the whole page, never one per user
+    const embedded = await this.embeds.load(
+      'users',
+      query.include,
+      page.items.map((user) => user.id),
+    );
+    if (!embedded) return page;
+    return page.map((user): UserView => ({ ...user, embedded: embedded.get(user.id) }));
   }
 
   private async listRecords(query: ListUsersQuery): Promise<OffsetPage<UserRecord> | CursorPage<UserRecord>> {

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { ApiHideProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { CursorQuery, OffsetQuery } from '../../../core/http/pagination.query';
 import { ROLES, Role } from '../../../core/auth/auth-user';
@@ -31,8 +31,10 @@ export class ListUsersQuery extends IntersectionType(OffsetQuery, CursorQuery) {
   @IsIn(['asc', 'desc'])
   orderDir?: 'asc' | 'desc';
 
-  @ApiPropertyOptional({ enum: ['accounts'], description: "Embed each user's `accounts` (one extra query for the whole page)" })
+  /** What other modules embed into each user (`Embeds`); the OpenAPI document lists the registered names. */
+  @ApiHideProperty()
   @IsOptional()
-  @IsIn(['accounts'])
-  include?: 'accounts';
+  @IsString()
+  @MaxLength(64)
+  include?: string;
 }

@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { AccountResponse } from '../../accounts';
+import { ApiProperty } from '@nestjs/swagger';
 import { Role } from '../../../core/auth/auth-user';
+import type { Embedded } from '../../../core/http/embeds';
 import type { User } from '../user.entity';
 
 /** A user as cached and as passed between modules: never the password hash. */
@@ -45,15 +45,15 @@ export class UserResponse {
 
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
-
-  @ApiPropertyOptional({ type: [AccountResponse], description: 'With `include=accounts` only' })
-  accounts?: AccountResponse[];
 }
 
-/** A user with their accounts embedded (`GET /users?include=accounts`). */
-export type UserView = UserRecord & { accounts?: AccountResponse[] };
+/** A user with what `?include=` embedded into it (`Embeds`). */
+export type UserView = UserRecord & { embedded?: Embedded };
 
-/** Names every field a client sees, so a new column can never leak. */
+/**
+ * Names every field a client sees, so a new column can never leak; plus what `?include=` embedded
+ * (members the OpenAPI document adds to `UserResponse`, see `@ApiEmbeds`).
+ */
 export function toUserResponse(user: UserView): UserResponse {
   const response: UserResponse = {
     id: user.id,
@@ -63,6 +63,5 @@ export function toUserResponse(user: UserView): UserResponse {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };
-  if (user.accounts) response.accounts = user.accounts;
-  return response;
+  return user.embedded ? { ...response, ...user.embedded } : response;
 }
