@@ -14,6 +14,7 @@ import { EmbedsModule } from './http/embeds';
 import { EnvelopeInterceptor } from './http/envelope.interceptor';
 import { createValidationPipe } from './http/validation.pipe';
 import { LoggingModule } from './logging/logging.module';
+import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RedisModule } from './redis/redis.module';
@@ -33,6 +34,7 @@ export class CoreModule {
         DatabaseCoreModule,
         EmbedsModule,
         OutboxModule,
+        MailModule,
         RedisModule,
         AppCacheModule,
         ThrottlingModule,

@@ -6,6 +6,7 @@ import { FenceIdempotencyClaims1765000000000 } from '../modules/accounts/migrati
 import { EmailBinaryCollation1765000000001 } from '../modules/users/migrations/1765000000001-email-binary-collation';
 import { CreateOutboxEvents1766000000000 } from '../core/outbox/migrations/1766000000000-create-outbox-events';
 import { CreateAuditEvents1766000000001 } from '../modules/audit/migrations/1766000000001-create-audit-events';
+import { CreateMailQueue1767000000000 } from '../core/mail/migrations/1767000000000-create-mail-queue';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -23,4 +24,5 @@ export const migrations: MigrationClass[] = [
   EmailBinaryCollation1765000000001,
   CreateOutboxEvents1766000000000,
   CreateAuditEvents1766000000001,
+  CreateMailQueue1767000000000,
 ];
