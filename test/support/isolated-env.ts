@@ -55,8 +55,11 @@ export async function createIsolatedEnv(): Promise<IsolatedEnv> {
     dropDatabase = () => Promise.resolve(rmSync(dir, { recursive: true, force: true }));
   }
 
+  // mails written as files (no SMTP_URL) land in a directory of this file's own
+  const mailDir = mkdtempSync(join(tmpdir(), 'app-mail-'));
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
+    MAIL_DIR: mailDir,
     REDIS_KEY_PREFIX: redisKeyPrefix,
     LOG_LEVEL: 'warn',
     // instances of one deployment share their secrets (and passport's strategy registry is per process)
@@ -73,6 +76,7 @@ export async function createIsolatedEnv(): Promise<IsolatedEnv> {
     redisKeyPrefix,
     async destroy() {
       await dropDatabase();
+      rmSync(mailDir, { recursive: true, force: true });
       if (target.redisUrl) await deleteKeys(target.redisUrl, redisKeyPrefix);
     },
   };
