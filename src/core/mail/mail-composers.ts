@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { MailComposer } from './mail.types';
 
 /**
- * Which composer turns a job of each kind into a message. Core knows no mail kind: the module
- * that queues a kind registers its composer (from a provider's constructor or `onModuleInit`,
+ * Which composer turns a job of each kind into a message. Core knows no mail kind: a module
+ * registers the composer of each kind it owns (from a provider's constructor or `onModuleInit`,
  * before the relay starts at application bootstrap).
  */
 @Injectable()
