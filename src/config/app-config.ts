@@ -42,6 +42,13 @@ export interface AppConfig {
   admin: { email: string; password: string } | null;
   corsOrigins: string[] | null;
   logLevel: LogLevel;
+  /**
+   * Outgoing mail (core/mail). `smtpUrl` null: mails are written as `.eml` files under `dir`.
+   * `appUrl`: the origin of the links in mails (no trailing slash).
+   */
+  mail: { smtpUrl: string | null; from: string; appUrl: string; dir: string };
+  /** Account lifecycle: one-time token lifetimes (seconds), and whether money needs a verified email. */
+  lifecycle: { passwordResetTtl: number; emailVerifyTtl: number; requireVerifiedEmail: boolean };
 }
 
 export class ConfigError extends Error {
@@ -103,6 +110,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     admin: readAdmin(env, problems),
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS, problems),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    mail: {
+      smtpUrl: parseSmtpUrl(env.SMTP_URL, problems),
+      from: read.string('MAIL_FROM', 'Modular Monolith <no-reply@localhost>'),
+      appUrl: parseAppUrl(read.string('APP_URL', 'http://localhost:3000'), problems),
+      dir: read.string('MAIL_DIR', 'data/mail'),
+    },
+    lifecycle: {
+      passwordResetTtl: read.integer('PASSWORD_RESET_TTL', 1800, 60, 86_400),
+      emailVerifyTtl: read.integer('EMAIL_VERIFY_TTL', 86_400, 60, 2_592_000),
+      requireVerifiedEmail: read.boolean('REQUIRE_VERIFIED_EMAIL', false),
+    },
   };
 
   if (config.jwt.accessSecret === config.jwt.refreshSecret) {
@@ -203,6 +221,33 @@ function parseRedisUrl(value: string | undefined, problems: string[]): string | 
   }
   problems.push('REDIS_URL must be redis://host:6379/0 or rediss://…');
   return null;
+}
+
+function parseSmtpUrl(value: string | undefined, problems: string[]): string | null {
+  const trimmed = value?.trim();
+  if (!trimmed) return null;
+  try {
+    const url = new URL(trimmed);
+    if ((url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname) return trimmed;
+  } catch {
+    // reported below
+  }
+  // never echo the value: it may hold the SMTP password
+  problems.push('SMTP_URL must be smtp://user:pass@host:587 or smtps://user:pass@host:465');
+  return null;
+}
+
+function parseAppUrl(value: string, problems: string[]): string {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username && !url.password) {
+      return url.toString().replace(/\/+$/, '');
+    }
+  } catch {
+    // reported below
+  }
+  problems.push(`APP_URL must be an http(s) origin, optionally with a path, e.g. https://app.example.com (got "${value}")`);
+  return 'http://localhost:3000';
 }
 
 function readSecret(env: NodeJS.ProcessEnv, name: string, production: boolean, problems: string[]): string {

@@ -7,6 +7,8 @@ import { EmailBinaryCollation1765000000001 } from '../modules/users/migrations/1
 import { CreateOutboxEvents1766000000000 } from '../core/outbox/migrations/1766000000000-create-outbox-events';
 import { CreateAuditEvents1766000000001 } from '../modules/audit/migrations/1766000000001-create-audit-events';
 import { CreateMailQueue1767000000000 } from '../core/mail/migrations/1767000000000-create-mail-queue';
+import { AccountLifecycleUsers1767000000001 } from '../modules/users/migrations/1767000000001-account-lifecycle-users';
+import { AccountLifecycleAuth1767000000002 } from '../modules/auth/migrations/1767000000002-account-lifecycle-auth';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -25,4 +27,6 @@ export const migrations: MigrationClass[] = [
   CreateOutboxEvents1766000000000,
   CreateAuditEvents1766000000001,
   CreateMailQueue1767000000000,
+  AccountLifecycleUsers1767000000001,
+  AccountLifecycleAuth1767000000002,
 ];

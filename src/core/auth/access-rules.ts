@@ -3,7 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner } from '@nestjs/core';
 import { API_ENVELOPE_ERRORS } from '../swagger/api-envelope.decorator';
 import type { Role } from './auth-user';
-import { IS_AUTHENTICATED, IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
+import { IS_AUTHENTICATED, IS_PUBLIC, REQUIRED_ROLES, REQUIRES_VERIFIED_EMAIL } from './auth.decorators';
 
 /** Where a route's access rule was found. */
 type Level = 'class' | 'method';
@@ -54,10 +54,13 @@ function routeProblems(route: string, handler: object, controller: object): stri
     return [`${route}: one access rule per route, found ${rules.map((r) => `${r.rule} on the ${r.level}`).join(' and ')}`];
   if (rules[0]!.rule === '@Public') return [];
   const level = rules[0]!.level;
-  const roles = (Reflect.getMetadata(REQUIRED_ROLES, level === 'class' ? controller : handler) as Role[] | undefined) ?? [];
+  const declared = level === 'class' ? controller : handler;
+  const roles = (Reflect.getMetadata(REQUIRED_ROLES, declared) as Role[] | undefined) ?? [];
+  const verifiedEmail = Reflect.getMetadata(REQUIRES_VERIFIED_EMAIL, declared) === true;
   const errors = (Reflect.getMetadata(API_ENVELOPE_ERRORS, handler) as number[] | undefined) ?? [];
   const problems: string[] = [];
   if (errors.includes(401)) problems.push(`${route}: @ApiEnvelope lists 401, which @Auth documents`);
   if (roles.length > 0 && errors.includes(403)) problems.push(`${route}: @ApiEnvelope lists 403, which @Auth({ roles }) documents`);
+  if (verifiedEmail && errors.includes(403)) problems.push(`${route}: @ApiEnvelope lists 403, which @Auth({ verifiedEmail }) documents`);
   return problems;
 }

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../config/app-config';
 import type { ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { AppThrottlerGuard } from '../throttling/app-throttler.guard';
@@ -34,10 +35,10 @@ function contextFor(handler: keyof Routes, request: Partial<FastifyRequest> = {}
 }
 
 describe('AccessGuard', () => {
-  const user: AuthUser = { id: 'u1', roles: ['user'] };
+  const user: AuthUser = { id: 'u1', roles: ['user'], sessionId: null, emailVerified: true };
   const authenticate = jest.fn((_request: FastifyRequest) => Promise.resolve(user));
   const limit = jest.fn((_context: ExecutionContext): Promise<void> | null => Promise.resolve());
-  const guard = new AccessGuard({ authenticate, limiterSubjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
+  const guard = new AccessGuard({ authenticate, limiterSubjectOf: () => null }, { limit } as unknown as AppThrottlerGuard, loadConfig({}));
 
   beforeEach(() => jest.clearAllMocks());
 
@@ -62,10 +63,10 @@ describe('AccessGuard', () => {
 
   it('refuses a caller without the role with 403, and sets request.user for those with it', async () => {
     await expect(guard.canActivate(contextFor('admin'))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
-    authenticate.mockResolvedValueOnce({ id: 'a1', roles: ['admin', 'user'] });
+    authenticate.mockResolvedValueOnce({ id: 'a1', roles: ['admin', 'user'], sessionId: null, emailVerified: true });
     const request: Partial<FastifyRequest> & { user?: AuthUser } = {};
     await expect(guard.canActivate(contextFor('admin', request))).resolves.toBe(true);
-    expect(request.user).toEqual({ id: 'a1', roles: ['admin', 'user'] });
+    expect(request.user).toEqual({ id: 'a1', roles: ['admin', 'user'], sessionId: null, emailVerified: true });
   });
 
   it('does not stop at the limit when authentication fails: the refused request was counted first', async () => {
@@ -90,7 +91,11 @@ describe('AccessGuard', () => {
   });
 
   it("reads a route's metadata on its first request only", async () => {
-    const fresh = new AccessGuard({ authenticate, limiterSubjectOf: () => null }, { limit } as unknown as AppThrottlerGuard);
+    const fresh = new AccessGuard(
+      { authenticate, limiterSubjectOf: () => null },
+      { limit } as unknown as AppThrottlerGuard,
+      loadConfig({}),
+    );
     const read = jest.spyOn(Reflect, 'getMetadata');
     try {
       await fresh.canActivate(contextFor('mine'));

@@ -1,22 +1,26 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError } from '../errors/app-error';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { EmailNotVerifiedError, ForbiddenError } from '../errors/app-error';
 import { HandlerCache } from '../http/handler-cache';
 import { requestContext } from '../http/request-context';
 import { AppThrottlerGuard } from '../throttling/app-throttler.guard';
 import { AuthUser, Role } from './auth-user';
-import { IS_AUTHENTICATED, IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
+import { IS_AUTHENTICATED, IS_PUBLIC, REQUIRED_ROLES, REQUIRES_VERIFIED_EMAIL } from './auth.decorators';
 import { Authenticator } from './authenticator';
 
 interface RoutePolicy {
   readonly isPublic: boolean;
   /** Every one of these roles is required; empty: any authenticated caller. */
   readonly roles: readonly Role[];
+  /** A verified email is required (when `REQUIRE_VERIFIED_EMAIL` is on). */
+  readonly verifiedEmail: boolean;
 }
 
 /**
  * The one global guard, in the contract's order: over a rate limit (refused requests count
- * too), who is calling (401), may they (403). Each route's policy (`@Public()` or
+ * too), who is calling (401), may they (403; `EMAIL_NOT_VERIFIED` under `REQUIRE_VERIFIED_EMAIL`). Each route's policy (`@Public()` or
  * `@Auth({ roles })`) is read from its metadata once, on its first request: from the method when
  * the method declares a rule, else from its controller, so a method's `@Auth` is never overridden
  * by a controller's `@Public` (or the other way round); the access token is verified once per
@@ -30,13 +34,18 @@ export class AccessGuard implements CanActivate {
     return {
       isPublic: Reflect.getMetadata(IS_PUBLIC, declared) === true,
       roles: (Reflect.getMetadata(REQUIRED_ROLES, declared) as Role[] | undefined) ?? [],
+      verifiedEmail: this.requireVerifiedEmail && Reflect.getMetadata(REQUIRES_VERIFIED_EMAIL, declared) === true,
     };
   });
+  private readonly requireVerifiedEmail: boolean;
 
   constructor(
     private readonly authenticator: Authenticator,
     private readonly throttler: AppThrottlerGuard,
-  ) {}
+    @InjectConfig() config: Pick<AppConfig, 'lifecycle'>,
+  ) {
+    this.requireVerifiedEmail = config.lifecycle.requireVerifiedEmail;
+  }
 
   /**
    * Synchronous where nothing needs waiting for (a public route no limit applies to, such as
@@ -65,6 +74,7 @@ export class AccessGuard implements CanActivate {
       });
       throw new ForbiddenError(`This action requires the ${policy.roles.join(', ')} role`);
     }
+    if (policy.verifiedEmail && !user.emailVerified) throw new EmailNotVerifiedError();
     return true;
   }
 }

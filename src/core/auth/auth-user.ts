@@ -6,8 +6,15 @@ export const ROLES: readonly Role[] = ['user', 'admin'];
 export interface AuthUser {
   id: string;
   roles: Role[];
+  /** The session the access token was issued to (null: a caller that is not a session, such as a test double). */
+  sessionId: string | null;
+  /** The user's current email has been verified. */
+  emailVerified: boolean;
 }
 
-export function isAdmin(user: AuthUser): boolean {
+/** Who acts, as far as an ownership or role rule needs to know. */
+export type Actor = Pick<AuthUser, 'id' | 'roles'>;
+
+export function isAdmin(user: Actor): boolean {
   return user.roles.includes('admin');
 }

@@ -9,6 +9,8 @@ export const IS_PUBLIC = 'app:public';
 /** Set by `@Auth()`: the route asks for an access token (read by the access-rule check, not the guard). */
 export const IS_AUTHENTICATED = 'app:authenticated';
 export const REQUIRED_ROLES = 'app:roles';
+/** Set by `@Auth({ verifiedEmail: true })`. */
+export const REQUIRES_VERIFIED_EMAIL = 'app:verified-email';
 
 /** Marks a public operation in the OpenAPI document; `setupSwagger` turns it into `security: []`. */
 export const OPENAPI_PUBLIC = 'x-public';
@@ -20,6 +22,11 @@ export const Public = (): MethodDecorator & ClassDecorator =>
 export interface AuthOptions {
   /** The caller needs every one of these roles (else 403 `FORBIDDEN`). None: any authenticated caller. */
   roles?: Role[];
+  /**
+   * With `REQUIRE_VERIFIED_EMAIL=true`, a caller whose email is not verified is refused (403
+   * `EMAIL_NOT_VERIFIED`). Routes that open accounts or move money.
+   */
+  verifiedEmail?: boolean;
 }
 
 /**
@@ -46,16 +53,25 @@ export interface AuthOptions {
  */
 export const Auth = (options: AuthOptions = {}): MethodDecorator & ClassDecorator => {
   const roles = options.roles ?? [];
+  const verifiedEmail = options.verifiedEmail === true;
+  const forbidden = [
+    ...(roles.length > 0 ? [`\`FORBIDDEN\`: lacks the ${roles.join(', ')} role`] : []),
+    ...(verifiedEmail ? [VERIFIED_EMAIL_403] : []),
+  ];
   return applyDecorators(
     SetMetadata(IS_AUTHENTICATED, true),
     SetMetadata(REQUIRED_ROLES, roles),
+    SetMetadata(REQUIRES_VERIFIED_EMAIL, verifiedEmail),
     ApiBearerAuth(),
     ApiResponse({ status: 401, description: ERROR_DESCRIPTIONS[401], type: ErrorEnvelopeDto }),
-    ...(roles.length > 0
-      ? [ApiResponse({ status: 403, description: `\`FORBIDDEN\`: lacks the ${roles.join(', ')} role`, type: ErrorEnvelopeDto })]
-      : []),
+    ...(forbidden.length > 0 ? [ApiResponse({ status: 403, description: forbidden.join('; '), type: ErrorEnvelopeDto })] : []),
   );
 };
+
+/** `@Auth({ verifiedEmail })`'s 403; it also names the route's own 403 (a route may add an owner check). */
+const VERIFIED_EMAIL_403 =
+  '`EMAIL_NOT_VERIFIED`: REQUIRE_VERIFIED_EMAIL is on and the caller has not verified their email; ' +
+  "`FORBIDDEN`: the route's own rule refuses the caller (not the owner), if it has one";
 
 /** The authenticated caller (`AuthUser`). */
 export const CurrentUser = createParamDecorator((_data: unknown, context: ExecutionContext): AuthUser => {

@@ -1,5 +1,5 @@
 import { ForbiddenError } from '../errors/app-error';
-import { AuthUser, isAdmin } from './auth-user';
+import { Actor, isAdmin } from './auth-user';
 
 /**
  * The one "owner or admin" policy: a resource owned by `ownerId` (a user id; the user's own id
@@ -7,10 +7,10 @@ import { AuthUser, isAdmin } from './auth-user';
  * `FORBIDDEN` with the given message (a 403, not a 404: the contract answers 403 for another
  * user's resource).
  */
-export function isOwnerOrAdmin(actor: AuthUser, ownerId: string): boolean {
+export function isOwnerOrAdmin(actor: Actor, ownerId: string): boolean {
   return actor.id === ownerId || isAdmin(actor);
 }
 
-export function assertOwnerOrAdmin(actor: AuthUser, ownerId: string, message: string): void {
+export function assertOwnerOrAdmin(actor: Actor, ownerId: string, message: string): void {
   if (!isOwnerOrAdmin(actor, ownerId)) throw new ForbiddenError(message);
 }

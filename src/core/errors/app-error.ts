@@ -60,6 +60,18 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** The route moves money or opens accounts, `REQUIRE_VERIFIED_EMAIL` is on, and the caller's email is not verified. */
+export class EmailNotVerifiedError extends AppError {
+  readonly code = ErrorCode.EMAIL_NOT_VERIFIED;
+  readonly status = 403;
+
+  constructor() {
+    super(
+      'Verify your email address first: follow the link in the verification mail (POST /api/v1/auth/email/verify/resend sends a new one)',
+    );
+  }
+}
+
 export class NotFoundError extends AppError {
   readonly code = ErrorCode.NOT_FOUND;
   readonly status = 404;

@@ -4,6 +4,10 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   UNAUTHORIZED: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
+  /** 403: `REQUIRE_VERIFIED_EMAIL` is on and the caller's email is not verified. */
+  EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
+  /** 400: a password-reset or email-verification token that is unknown, used, voided or expired. */
+  TOKEN_INVALID: 'TOKEN_INVALID',
   NOT_FOUND: 'NOT_FOUND',
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   CONFLICT: 'CONFLICT',

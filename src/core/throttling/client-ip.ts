@@ -8,5 +8,10 @@ import { DEFAULT_IPV6_SUBNET_PREFIX, normalizeIp } from '@nestjs/throttler';
  * @nestjs/throttler's own grouping, which its default tracker applies and ours must not lose.
  */
 export function ipKey(ip: string): string {
-  return `ip:${normalizeIp(ip, DEFAULT_IPV6_SUBNET_PREFIX)}`;
+  return `ip:${ipGroup(ip)}`;
+}
+
+/** The client address as every IP-keyed limit groups it (see `ipKey`), without the key's prefix. */
+export function ipGroup(ip: string): string {
+  return normalizeIp(ip, DEFAULT_IPV6_SUBNET_PREFIX);
 }

@@ -5,10 +5,14 @@ import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AUTH_RATE_LIMIT } from './auth-rate-limit.decorator';
 import { ipKey } from './client-ip';
+import { EmailRequestLimiter } from './email-request.limiter';
 import { LoginFailureLimiter } from './login-failure.limiter';
 import { RateLimitStorage } from './rate-limit.storage';
 
-@Module({ providers: [RateLimitStorage, LoginFailureLimiter], exports: [RateLimitStorage, LoginFailureLimiter] })
+@Module({
+  providers: [RateLimitStorage, LoginFailureLimiter, EmailRequestLimiter],
+  exports: [RateLimitStorage, LoginFailureLimiter, EmailRequestLimiter],
+})
 class RateLimitStorageModule {}
 
 function hasAuthRateLimit(context: ExecutionContext): boolean {
@@ -28,6 +32,8 @@ function ipOf(request: Record<string, unknown>): string {
  * access guard.
  * Failed password checks per email (logins, current passwords) are counted by `LoginFailureLimiter`
  * (exported), which the check itself calls: only it knows whether the password was right.
+ * Requests that mail an address (password reset, verification) are counted per email by
+ * `EmailRequestLimiter` (exported), on top of the `auth` limit per IP.
  */
 @Module({
   imports: [

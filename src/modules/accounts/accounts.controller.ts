@@ -16,7 +16,7 @@ export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Post()
-  @Auth()
+  @Auth({ verifiedEmail: true })
   @ApiOperation({ summary: 'Open an account (balance 0) for the caller' })
   @ApiEnvelope(AccountResponse, { status: 201, errors: [400, 413, 415] })
   async create(@CurrentUser() actor: AuthUser, @Body() body: CreateAccountDto): Promise<AccountResponse> {

@@ -14,7 +14,6 @@ import { TransfersService } from './transfers.service';
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,255}$/;
 
 @ApiTags('transfers')
-@Auth()
 @Controller('transfers')
 export class TransfersController {
   constructor(
@@ -23,6 +22,7 @@ export class TransfersController {
   ) {}
 
   @Post()
+  @Auth({ verifiedEmail: true })
   @ApiOperation({
     summary: 'Move money between two accounts of the same currency (owner of the source, or admin)',
     description:
@@ -31,7 +31,7 @@ export class TransfersController {
       '`IDEMPOTENCY_KEY_MISMATCH`; while the first request runs, 409. Keys are kept 24 h, per caller.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1 to 255 printable characters' })
-  @ApiEnvelope(TransactionResponse, { status: 201, errors: [400, 403, 404, 409, 413, 415, 422] })
+  @ApiEnvelope(TransactionResponse, { status: 201, errors: [400, 404, 409, 413, 415, 422] })
   async create(
     @CurrentUser() actor: AuthUser,
     @Body() body: TransferDto,
@@ -47,6 +47,7 @@ export class TransfersController {
   }
 
   @Get(':id')
+  @Auth()
   @ApiOperation({ summary: 'One transfer (owner of either side, or admin)' })
   @ApiEnvelope(TransactionResponse, { errors: [400, 403, 404] })
   async get(@CurrentUser() actor: AuthUser, @Param('id', UuidParamPipe) id: string): Promise<TransactionResponse> {

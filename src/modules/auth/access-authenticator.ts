@@ -13,8 +13,8 @@ const CLAIMS = Symbol('app.accessClaims');
 /**
  * Authentication for the core's access guard: the bearer token verified once per request (the
  * claims are kept for the request, so the rate limiter and authentication share one HMAC), then
- * the user's current state through the users cache: a deleted user, or a token version bumped by
- * logout-all, a password or a role change, fails at once. The user read goes through the cache's
+ * the user's current state through the users cache: a deleted user, a token version bumped by
+ * logout-all, a password or a role change, or a session ended, fails at once. The user read goes through the cache's
  * per-request memo, so a handler reading the same user again (`GET /users/:own-id`) reads nothing.
  */
 @Injectable()
@@ -37,11 +37,17 @@ export class AccessAuthenticator extends Authenticator {
     return this.userFor(claims);
   }
 
-  /** The user behind verified claims, unless the token has been revoked since it was issued. */
+  /**
+   * The user behind verified claims, unless the token has been revoked since it was issued: by
+   * the user's token version (logout-all, password, roles, deletion) or by its session having
+   * ended (`endedSessions`, read with the user: no second look-up).
+   */
   async userFor(claims: AccessClaims): Promise<AuthUser> {
     const user = await this.users.findCached(claims.sub);
-    if (!user || user.tokenVersion !== claims.ver) throw new UnauthorizedError('The access token has been revoked');
-    return { id: user.id, roles: user.roles };
+    if (!user || user.tokenVersion !== claims.ver || user.endedSessions.includes(claims.sid)) {
+      throw new UnauthorizedError('The access token has been revoked');
+    }
+    return { id: user.id, roles: user.roles, sessionId: claims.sid, emailVerified: user.emailVerifiedAt !== null };
   }
 
   private claimsOf(request: FastifyRequest): AccessClaims | null {

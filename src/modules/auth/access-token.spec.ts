@@ -12,7 +12,10 @@ const config = loadConfig({});
 const tokens = new TokenService(new JwtService(), config);
 const jwt = new JwtService();
 const USER = '0190f5b8-8a00-7000-8000-000000000001';
-const record = { id: USER, roles: ['user'], tokenVersion: 3 } as unknown as UserRecord;
+const SESSION = '0190f5b8-8a00-7000-8000-0000000000a1';
+/** A session of USER's that has ended: its tokens are revoked although unexpired and of the current version. */
+const ENDED = '0190f5b8-8a00-7000-8000-0000000000e1';
+const record = { id: USER, roles: ['user'], tokenVersion: 3, emailVerifiedAt: null, endedSessions: [ENDED] } as unknown as UserRecord;
 const users = { findCached: (id: string) => Promise.resolve(id === USER ? record : null) } as unknown as UsersService;
 const authenticator = new AccessAuthenticator(tokens, users);
 const strategy = new JwtStrategy(tokens, authenticator);
@@ -28,6 +31,7 @@ const claims = (extra: Record<string, unknown> = {}) => ({
   sub: USER,
   typ: 'access',
   ver: 3,
+  sid: SESSION,
   iss: JWT_ISSUER,
   aud: JWT_AUDIENCE,
   iat: now(),
@@ -68,7 +72,11 @@ async function guardVerdict(token: string): Promise<boolean> {
 
 describe('access-token verification: the global guard and passport-jwt agree', () => {
   const cases: Array<[string, () => string, boolean]> = [
-    ['a token signAccess issued', () => tokens.signAccess(USER, 3), true],
+    ['a token signAccess issued', () => tokens.signAccess(USER, 3, SESSION), true],
+    ['no session id', () => forge(HS256, claims({ sid: undefined })), false],
+    ['a session id that is not a UUID', () => forge(HS256, claims({ sid: 'session-1' })), false],
+    ['a session id that is a number', () => forge(HS256, claims({ sid: 7 })), false],
+    ['the session has ended (token unexpired, version current)', () => tokens.signAccess(USER, 3, ENDED), false],
     ['a forged token with the same claims and key (what signAccess makes)', () => forge(HS256, claims()), true],
     ['an extra header member (kid)', () => forge({ ...HS256, kid: 'k1' }, claims()), true],
     ['aud as an array holding ours', () => forge(HS256, claims({ aud: ['other', JWT_AUDIENCE] })), true],
@@ -161,11 +169,16 @@ describe('AccessAuthenticator', () => {
   it('verifies the token once per request, whoever asks first (the limiter, then authentication)', async () => {
     const verify = jest.spyOn(tokens, 'verifyAccess');
     try {
-      const token = tokens.signAccess(USER, 3);
+      const token = tokens.signAccess(USER, 3, SESSION);
       const request = { headers: { authorization: `Bearer ${token}` } } as FastifyRequest;
       expect(authenticator.limiterSubjectOf(request)).toBe(`${USER}:3`);
       expect(authenticator.limiterSubjectOf(request)).toBe(`${USER}:3`);
-      await expect(authenticator.authenticate(request)).resolves.toEqual({ id: USER, roles: ['user'] });
+      await expect(authenticator.authenticate(request)).resolves.toEqual({
+        id: USER,
+        roles: ['user'],
+        sessionId: SESSION,
+        emailVerified: false,
+      });
       expect(verify).toHaveBeenCalledTimes(1);
       // another request is verified on its own
       const other = { headers: { authorization: `Bearer ${token}` } } as FastifyRequest;

@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { AuthUser } from '../../core/auth/auth-user';
 import { Auth, CurrentUser, Public } from '../../core/auth/auth.decorators';
 import { ApiEnvelope } from '../../core/swagger/api-envelope.decorator';
 import { AuthRateLimit } from '../../core/throttling/auth-rate-limit.decorator';
+import { ipGroup } from '../../core/throttling/client-ip';
 import { toUserResponse, UserResponse, UsersService } from '../users';
 import { AuthService } from './auth.service';
 import { ChangePasswordDto, LoginDto, RefreshTokenDto, RegisterDto } from './dto/auth-requests.dto';
@@ -31,14 +33,15 @@ export class AuthController {
   @HttpCode(200)
   @AuthRateLimit()
   @ApiOperation({
-    summary: 'Exchange credentials for a token pair; starts a refresh-token family',
+    summary: 'Exchange credentials for a token pair; starts a session (a refresh-token family)',
     description:
       '`AUTH_RATE_LIMIT` per IP, and `AUTH_RATE_LIMIT` failed logins (and wrong current passwords of a password change) per email (canonical form) per window: then 429, right password or not. ' +
       'A login whose password was checked while a password change, logout-all, role change or deletion of the account committed is the same 401 as a wrong password.',
   })
   @ApiEnvelope(TokenPairResponse, { errors: [400, 401, 413, 415] })
-  login(@Body() body: LoginDto): Promise<TokenPairResponse> {
-    return this.auth.login(body.email, body.password);
+  login(@Body() body: LoginDto, @Req() request: FastifyRequest): Promise<TokenPairResponse> {
+    const userAgent = request.headers['user-agent'] ?? null;
+    return this.auth.login(body.email, body.password, { userAgent, ip: ipGroup(request.ip) });
   }
 
   @Post('refresh')
@@ -57,7 +60,10 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @Auth()
-  @ApiOperation({ summary: "End this refresh token's family; the access token lives out its lifetime" })
+  @ApiOperation({
+    summary: "End this refresh token's session",
+    description: 'Its refresh family is revoked and its access tokens fail at once (401); the other sessions go on.',
+  })
   @ApiEnvelope(null, { errors: [400] })
   async logout(@CurrentUser() user: AuthUser, @Body() body: RefreshTokenDto): Promise<void> {
     await this.auth.logout(user.id, body.refreshToken);

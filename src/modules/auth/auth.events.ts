@@ -9,6 +9,10 @@ export const AuthEvents = {
   logout: 'auth.logout',
   logoutAll: 'auth.logout_all',
   passwordChanged: 'auth.password_changed',
+  passwordResetRequested: 'auth.password_reset_requested',
+  passwordReset: 'auth.password_reset',
+  emailVerified: 'auth.email_verified',
+  sessionEnded: 'auth.session_ended',
 } as const;
 
 export const AUTH_EVENT_TYPES: readonly string[] = Object.values(AuthEvents);
@@ -16,4 +20,8 @@ export const AUTH_EVENT_TYPES: readonly string[] = Object.values(AuthEvents);
 export interface LoginFailedData {
   /** The canonical email tried. */
   email: string;
+}
+
+export interface SessionEndedData {
+  sessionId: string;
 }

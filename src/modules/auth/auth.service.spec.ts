@@ -7,6 +7,7 @@ import type { UserCredentialsService, UserRecord, UsersService } from '../users'
 import { AuthService } from './auth.service';
 import type { RefreshToken } from './refresh-token.entity';
 import type { RefreshTokensRepository } from './refresh-tokens.repository';
+import type { SessionsRepository } from './sessions.repository';
 import { TokenService } from './token.service';
 
 /** The refresh-token store in memory, with the same conditional insert and rotation as the real one. */
@@ -50,6 +51,8 @@ describe('AuthService', () => {
     name: 'A',
     roles: ['user'],
     tokenVersion: 0,
+    emailVerifiedAt: null,
+    endedSessions: [],
     createdAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
   };
@@ -91,12 +94,24 @@ describe('AuthService', () => {
         bump(id);
         return endSessions(logoutAllTx);
       },
+      // the real one lists the sessions on the user row; here only the caller's part runs
+      endSessions: async (_id: string, _sessions: string[], endSessions: (tx: unknown) => Promise<void>) => {
+        await endSessions({ name: 'an end-sessions transaction', publish: () => Promise.resolve() });
+        return true;
+      },
+    };
+    const sessions = {
+      createInTx: () => Promise.resolve(),
+      touchInTx: () => Promise.resolve(),
+      endInTx: () => Promise.resolve(),
+      endAllInTx: () => Promise.resolve(),
     };
     auth = new AuthService(
       users as unknown as UsersService,
       credentials as unknown as UserCredentialsService,
       new TokenService(new JwtService({}), config),
       tokens as unknown as RefreshTokensRepository,
+      sessions as unknown as SessionsRepository,
       { run: <T>(work: (tx: unknown) => Promise<T>) => work({ publish: () => Promise.resolve() }) } as unknown as UnitOfWork,
       { publish: () => Promise.resolve() } as unknown as Outbox,
       config,

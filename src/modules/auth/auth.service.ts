@@ -2,18 +2,28 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { canonicalEmail } from '../../core/auth/canonical-email';
-import { UnitOfWork } from '../../core/database/unit-of-work';
+import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { Outbox } from '../../core/outbox/outbox';
 import { uuidv7 } from '../../core/database/uuid';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import { UserCredentialsService, UserRecord, UsersService } from '../users';
-import { AuthEvents, LoginFailedData } from './auth.events';
+import { AuthEvents, LoginFailedData, SessionEndedData } from './auth.events';
 import { TokenPairResponse } from './dto/token-pair.response';
 import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { Session } from './session.entity';
+import { SessionsRepository } from './sessions.repository';
 import { TokenService } from './token.service';
 
 const BAD_CREDENTIALS = 'The email or password is incorrect';
+const MAX_USER_AGENT = 255;
+
+/** Who is logging in, as the session list shows it. */
+export interface ClientInfo {
+  userAgent: string | null;
+  /** As the rate limiter groups it (`ipGroup`). */
+  ip: string | null;
+}
 const BAD_REFRESH = 'The refresh token is invalid, expired or revoked';
 
 /**
@@ -29,6 +39,7 @@ export class AuthService {
     private readonly credentials: UserCredentialsService,
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly sessions: SessionsRepository,
     private readonly uow: UnitOfWork,
     private readonly outbox: Outbox,
     @InjectConfig() private readonly config: AppConfig,
@@ -46,7 +57,7 @@ export class AuthService {
    * a password change would keep a refresh token the change never saw. That is the same 401: the
    * password checked is no longer the password, or its sessions were ended.
    */
-  async login(email: string, password: string): Promise<TokenPairResponse> {
+  async login(email: string, password: string, client: ClientInfo = { userAgent: null, ip: null }): Promise<TokenPairResponse> {
     const user = await this.credentials.verify(email, password);
     if (!user) {
       this.security.warn({ event: 'login.failed', msg: 'login failed' });
@@ -62,9 +73,20 @@ export class AuthService {
     }
     const now = new Date();
     const familyExpiresAt = new Date(now.getTime() + this.config.jwt.refreshAbsoluteTtl * 1000);
-    const token = this.newRefreshToken(user.id, uuidv7(), familyExpiresAt, now);
+    const session: Session = {
+      id: uuidv7(),
+      userId: user.id,
+      userAgent: cleanUserAgent(client.userAgent),
+      ip: client.ip,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: familyExpiresAt,
+      endedAt: null,
+    };
+    const token = this.newRefreshToken(user.id, session.id, familyExpiresAt, now);
     const started = await this.uow.run(async (tx) => {
       if (!(await this.refreshTokens.createForTokenVersion(token.row, user.tokenVersion, tx))) return false;
+      await this.sessions.createInTx(tx, session);
       await tx.publish({ type: AuthEvents.loginSucceeded, subjectType: 'user', subjectId: user.id });
       return true;
     });
@@ -77,7 +99,7 @@ export class AuthService {
       throw new UnauthorizedError(BAD_CREDENTIALS);
     }
     this.security.log({ event: 'login.succeeded', userId: user.id, msg: 'login succeeded' });
-    return this.pair(user, token.jwt, token.row.expiresAt);
+    return this.pair(user, session.id, token.jwt, token.row.expiresAt);
   }
 
   async refresh(presented: string): Promise<TokenPairResponse> {
@@ -93,29 +115,54 @@ export class AuthService {
     const user = await this.users.findCached(row.userId);
     if (!user) throw new UnauthorizedError(BAD_REFRESH);
 
-    const next = this.newRefreshToken(user.id, row.familyId, row.familyExpiresAt, new Date());
-    if (!(await this.uow.run((tx) => this.refreshTokens.rotate(tx, row.id, next.row)))) {
+    const now = new Date();
+    const next = this.newRefreshToken(user.id, row.familyId, row.familyExpiresAt, now);
+    const rotated = await this.uow.run(async (tx) => {
+      if (!(await this.refreshTokens.rotate(tx, row.id, next.row))) return false;
+      await this.sessions.touchInTx(tx, row.familyId, now);
+      return true;
+    });
+    if (!rotated) {
       // another request rotated it first (the same token was presented twice), or a revoke-all ended it meanwhile
       await this.reuseDetected(row);
       throw new UnauthorizedError(BAD_REFRESH);
     }
-    return this.pair(user, next.jwt, next.row.expiresAt);
+    return this.pair(user, row.familyId, next.jwt, next.row.expiresAt);
   }
 
-  /** Ends the presented token's family; the caller's other sessions go on. */
+  /**
+   * Ends the presented refresh token's session: its refresh family, and its access tokens at once
+   * (`UserCredentialsService.endSessions`). The caller's other sessions go on.
+   */
   async logout(userId: string, presented: string): Promise<void> {
     const claims = this.tokens.verifyRefresh(presented);
     if (claims.sub !== userId) throw new UnauthorizedError(BAD_REFRESH);
-    await this.uow.run(async (tx) => {
-      await this.refreshTokens.revokeFamily(claims.fam, tx);
+    await this.endSessions(userId, [claims.fam], async (tx) => {
       await tx.publish({ type: AuthEvents.logout, subjectType: 'user', subjectId: userId });
+    });
+  }
+
+  /**
+   * Ends these sessions of the user, in one transaction: their refresh families are revoked, they
+   * are marked ended, their access tokens fail at once, and each gets an `auth.session_ended`.
+   * `alsoInTx` adds the caller's own part (an event).
+   */
+  async endSessions(userId: string, sessionIds: readonly string[], alsoInTx?: (tx: Tx) => Promise<void>): Promise<void> {
+    const now = new Date();
+    await this.credentials.endSessions(userId, sessionIds, async (tx) => {
+      for (const sessionId of sessionIds) {
+        await this.refreshTokens.revokeFamily(sessionId, tx);
+        await tx.publish<SessionEndedData>({ type: AuthEvents.sessionEnded, subjectType: 'user', subjectId: userId, data: { sessionId } });
+      }
+      await this.sessions.endInTx(tx, userId, sessionIds, now);
+      await alsoInTx?.(tx);
     });
   }
 
   /** The version bump and the revocation in one transaction, so no login or refresh slips between them. */
   async logoutAll(userId: string): Promise<void> {
     await this.credentials.endAllSessions(userId, async (tx) => {
-      await this.refreshTokens.revokeAllForUserInTx(tx, userId);
+      await this.endAllSessionsInTx(tx, userId);
       await tx.publish({ type: AuthEvents.logoutAll, subjectType: 'user', subjectId: userId });
     });
     this.security.log({ event: 'logout.all', userId, msg: 'all sessions ended' });
@@ -128,19 +175,31 @@ export class AuthService {
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
     // the callback runs only once the new password is stored, in that transaction
     await this.credentials.changePassword(userId, currentPassword, newPassword, async (tx) => {
-      await this.refreshTokens.revokeAllForUserInTx(tx, userId);
+      await this.endAllSessionsInTx(tx, userId);
       await tx.publish({ type: AuthEvents.passwordChanged, subjectType: 'user', subjectId: userId });
     });
     this.security.log({ event: 'password.changed', userId, msg: 'password changed; all sessions ended' });
   }
 
-  purgeExpired(): Promise<number> {
-    return this.refreshTokens.purgeExpired(new Date());
+  /**
+   * Every refresh token revoked and every session marked ended, in `tx`: the part of ending all
+   * sessions that is auth's, inside a transaction that bumps the user's token version (which ends
+   * the access tokens).
+   */
+  async endAllSessionsInTx(tx: Tx, userId: string): Promise<void> {
+    await this.refreshTokens.revokeAllForUserInTx(tx, userId);
+    await this.sessions.endAllInTx(tx, userId, new Date());
   }
 
+  /** Expired refresh tokens, sessions past their end or ended. */
+  async purgeExpired(): Promise<number> {
+    const now = new Date();
+    return (await this.refreshTokens.purgeExpired(now)) + (await this.sessions.purge(now));
+  }
+
+  /** A stolen refresh token came back: its whole session ends, access tokens included. */
   private async reuseDetected(row: RefreshToken): Promise<void> {
-    await this.uow.run(async (tx) => {
-      await this.refreshTokens.revokeFamily(row.familyId, tx);
+    await this.endSessions(row.userId, [row.familyId], async (tx) => {
       await tx.publish({ type: AuthEvents.refreshReuseDetected, subjectType: 'user', subjectId: row.userId });
     });
     this.security.warn({
@@ -169,13 +228,23 @@ export class AuthService {
     return { jwt, row };
   }
 
-  private pair(user: UserRecord, refreshToken: string, refreshExpiresAt: Date): TokenPairResponse {
+  private pair(user: UserRecord, sessionId: string, refreshToken: string, refreshExpiresAt: Date): TokenPairResponse {
     return {
-      accessToken: this.tokens.signAccess(user.id, user.tokenVersion),
+      accessToken: this.tokens.signAccess(user.id, user.tokenVersion, sessionId),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.config.jwt.accessTtl,
       refreshExpiresIn: Math.max(0, Math.round((refreshExpiresAt.getTime() - Date.now()) / 1000)),
     };
   }
+}
+
+/** The User-Agent header as the session list shows it: control characters out, at most 255 characters, null when empty. */
+export function cleanUserAgent(value: string | null | undefined): string | null {
+  const cleaned = [...(value ?? '')]
+    .filter((char) => char > '\u001f' && char !== '\u007f')
+    .join('')
+    .trim()
+    .slice(0, MAX_USER_AGENT);
+  return cleaned === '' ? null : cleaned;
 }

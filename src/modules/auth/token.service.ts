@@ -14,6 +14,8 @@ export interface AccessClaims {
   typ: 'access';
   /** The user's token version at issue time: a newer version in the database revokes this token. */
   ver: number;
+  /** The session (refresh-token family) it was issued to: ending that session revokes this token. */
+  sid: string;
 }
 
 export interface RefreshClaims {
@@ -46,11 +48,12 @@ export class TokenService {
   ) {
     this.accessKey = createSecretKey(Buffer.from(config.jwt.accessSecret, 'utf8'));
     this.refreshKey = createSecretKey(Buffer.from(config.jwt.refreshSecret, 'utf8'));
-    this.ownHeader = this.signAccess('00000000-0000-0000-0000-000000000000', 0).split('.')[0]!;
+    const zero = '00000000-0000-0000-0000-000000000000';
+    this.ownHeader = this.signAccess(zero, 0, zero).split('.')[0]!;
   }
 
-  signAccess(userId: string, tokenVersion: number): string {
-    const claims: AccessClaims = { sub: userId, typ: 'access', ver: tokenVersion };
+  signAccess(userId: string, tokenVersion: number, sessionId: string): string {
+    const claims: AccessClaims = { sub: userId, typ: 'access', ver: tokenVersion, sid: sessionId };
     return this.jwt.sign(claims, {
       secret: this.accessKey as unknown as string,
       algorithm: JWT_ALGORITHM,
@@ -128,18 +131,20 @@ export class TokenService {
 /**
  * The claims an access token must carry, checked after its signature (by `verifyAccess`, and by
  * `JwtStrategy` after passport-jwt's own checks): the access type, the issuer and audience, a
- * user id (a UUID, as every user id is), a token version, a finite expiry in the future, and no
+ * user id and a session id (UUIDs, as every such id is), a token version, a finite expiry in the future, and no
  * `nbf` in the future.
  */
 export function checkAccessClaims(
   claims: Record<string, unknown>,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): claims is Record<string, unknown> & AccessClaims {
-  const { typ, sub, ver, iss, aud, exp, nbf } = claims;
+  const { typ, sub, ver, sid, iss, aud, exp, nbf } = claims;
   return (
     typ === 'access' &&
     typeof sub === 'string' &&
     USER_ID.test(sub) &&
+    typeof sid === 'string' &&
+    USER_ID.test(sid) &&
     typeof ver === 'number' &&
     Number.isInteger(ver) &&
     iss === JWT_ISSUER &&

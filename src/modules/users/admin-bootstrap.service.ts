@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuthUser } from '../../core/auth/auth-user';
+import { Actor } from '../../core/auth/auth-user';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { PasswordHasher } from './password-hasher';
 import { EmailTakenError } from './users.errors';
@@ -10,7 +10,7 @@ import { UsersService } from './users.service';
 export type AdminBootstrap = 'created' | 'present' | 'promoted' | 'refused';
 
 /** Who promotes an existing account at start (no request, no caller). */
-const BOOTSTRAP_ACTOR: AuthUser = { id: 'admin-bootstrap', roles: ['admin'] };
+const BOOTSTRAP_ACTOR: Actor = { id: 'admin-bootstrap', roles: ['admin'] };
 
 /** The admin named by ADMIN_EMAIL / ADMIN_PASSWORD, made sure of at start. */
 @Injectable()

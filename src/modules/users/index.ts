@@ -10,3 +10,7 @@ export type { UserRecord, UserView } from './dto/user.response';
 export { EmailField, NameField, PasswordField } from './dto/user-fields';
 export { UserCreatedEvent, UserUpdatedEvent, UserDeletedEvent, UserEvents, USER_EVENT_TYPES } from './users.events';
 export type { UserCreatedData, UserUpdatedData, UserRolesChangedData } from './users.events';
+export { UserMails } from './users.mails';
+export { MAX_ENDED_SESSIONS } from './user-credentials.service';
+export type { EmailProof } from './user-credentials.service';
+export { PasswordHasher } from './password-hasher';

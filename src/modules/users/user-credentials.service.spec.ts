@@ -1,3 +1,4 @@
+import { loadConfig } from '../../config/app-config';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../core/errors/app-error';
@@ -95,6 +96,8 @@ describe('UserCredentialsService', () => {
       passwordHash: 'hashed:password-123',
       roles: ['user'],
       tokenVersion: 3,
+      emailVerifiedAt: null,
+      endedSessions: [],
       createdAt: now,
       updatedAt: now,
     };
@@ -106,6 +109,7 @@ describe('UserCredentialsService', () => {
       cache as unknown as CacheAside,
       fakeUnitOfWork as unknown as UnitOfWork,
       limiter as unknown as LoginFailureLimiter,
+      loadConfig({}),
     );
   });
 

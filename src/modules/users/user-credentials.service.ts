@@ -4,6 +4,8 @@ import { CacheAside } from '../../core/cache/cache-aside.service';
 import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
 import { LoginFailureLimiter } from '../../core/throttling/login-failure.limiter';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
 import { toUserRecord, UserRecord } from './dto/user.response';
 import { PasswordHasher } from './password-hasher';
 import { userCacheKey } from './user-cache';
@@ -12,6 +14,20 @@ import { UsersRepository } from './users.repository';
 
 /** The caller's part of ending a user's sessions (the auth module's: revoking the refresh tokens), run in the given transaction. */
 export type EndSessions = (tx: Tx) => Promise<void>;
+
+/**
+ * Ended sessions listed on the user row at most; ending one more while that many are listed
+ * bumps the token version instead (every access token of the user fails; clients refresh). A
+ * session is listed only while its access tokens may be unexpired (`JWT_ACCESS_TTL`), so real
+ * users never come near it; it bounds the user row and the cached user for anyone scripting it.
+ */
+export const MAX_ENDED_SESSIONS = 50;
+
+/** What a password reset or an email verification changed about the email. */
+export interface EmailProof {
+  /** The email was unverified and is now verified. */
+  newlyVerified: boolean;
+}
 
 /** A wrong current password, and a right one that stopped being the password before the change could be stored. */
 function currentPasswordIncorrect(): UnauthorizedError {
@@ -45,6 +61,7 @@ export class UserCredentialsService {
     private readonly cache: CacheAside,
     private readonly uow: UnitOfWork,
     private readonly failures: LoginFailureLimiter,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   /**
@@ -106,6 +123,84 @@ export class UserCredentialsService {
       if (await this.users.bumpTokenVersion(id, new Date(), tx)) await endSessions(tx);
     });
     await this.cache.invalidate(userCacheKey(id));
+  }
+
+  /**
+   * The access tokens of these sessions fail at once, and `endSessions` ends the rest (one
+   * transaction, the user row locked first). The sessions are listed on the user row until their
+   * last access token has expired (`JWT_ACCESS_TTL` from now), so the access check reads them with
+   * the user; past `MAX_ENDED_SESSIONS` the token version moves instead. False: no such user.
+   */
+  async endSessions(id: string, sessionIds: readonly string[], endSessions: EndSessions): Promise<boolean> {
+    const ended = await this.uow.run(async (tx) => {
+      const user = await this.users.lockInTx(tx, id, this.uow.supportsRowLocks);
+      if (!user) return false;
+      if (sessionIds.length > 0) {
+        const now = Date.now();
+        const until = now + this.config.jwt.accessTtl * 1000;
+        const listed = user.endedSessions.filter((session) => session.until > now && !sessionIds.includes(session.id));
+        const next = [...listed, ...sessionIds.map((sessionId) => ({ id: sessionId, until }))];
+        const patch: Partial<User> =
+          next.length > MAX_ENDED_SESSIONS ? { endedSessions: [], tokenVersion: user.tokenVersion + 1 } : { endedSessions: next };
+        await this.users.updateInTx(tx, id, patch);
+      }
+      await endSessions(tx);
+      return true;
+    });
+    await this.cache.invalidate(userCacheKey(id));
+    return ended;
+  }
+
+  /**
+   * A password reset (the reset token already checked by the caller): the new hash, the token
+   * version bumped (every access token fails), and the email verified when the link went to the
+   * user's current email; `endSessions` ends the rest, in the same transaction. False: no such user.
+   */
+  async resetPassword(
+    id: string,
+    passwordHash: string,
+    sentTo: string,
+    endSessions: (tx: Tx, proof: EmailProof) => Promise<void>,
+  ): Promise<boolean> {
+    const reset = await this.uow.run(async (tx) => {
+      const user = await this.users.lockInTx(tx, id, this.uow.supportsRowLocks);
+      if (!user) return false;
+      const at = new Date();
+      const newlyVerified = user.emailVerifiedAt === null && user.email === sentTo;
+      await this.users.updateInTx(tx, id, {
+        passwordHash,
+        tokenVersion: user.tokenVersion + 1,
+        endedSessions: [],
+        updatedAt: at,
+        ...(newlyVerified ? { emailVerifiedAt: at } : {}),
+      });
+      await endSessions(tx, { newlyVerified });
+      return true;
+    });
+    await this.cache.invalidate(userCacheKey(id));
+    return reset;
+  }
+
+  /**
+   * Marks the email verified if `sentTo` is still the user's email (a link to an address the user
+   * has since changed proves nothing): false otherwise, or when there is no such user. Verifying
+   * an email already verified changes nothing. `record` runs in the transaction (the caller's
+   * token use and events).
+   */
+  async verifyEmail(id: string, sentTo: string, record: (tx: Tx, proof: EmailProof) => Promise<void>): Promise<boolean> {
+    const verified = await this.uow.run(async (tx) => {
+      const user = await this.users.lockInTx(tx, id, this.uow.supportsRowLocks);
+      if (!user || user.email !== sentTo) return false;
+      const newlyVerified = user.emailVerifiedAt === null;
+      if (newlyVerified) {
+        const at = new Date();
+        await this.users.updateInTx(tx, id, { emailVerifiedAt: at, updatedAt: at });
+      }
+      await record(tx, { newlyVerified });
+      return true;
+    });
+    if (verified) await this.cache.invalidate(userCacheKey(id));
+    return verified;
   }
 
   /**

@@ -7,6 +7,18 @@ const rolesColumn: ValueTransformer = {
   from: (value: string | null) => (value ? value.split(',').filter(Boolean) : []),
 };
 
+/** A session that ended: its access tokens fail until `until` (ms), after which they have all expired anyway. */
+export interface EndedSession {
+  id: string;
+  until: number;
+}
+
+const endedSessionsColumn: ValueTransformer = {
+  to: (sessions: EndedSession[] | undefined) =>
+    sessions === undefined ? undefined : sessions.length === 0 ? null : JSON.stringify(sessions),
+  from: (value: string | null) => (value ? (JSON.parse(value) as EndedSession[]) : []),
+};
+
 @Entity('users')
 export class User {
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -31,6 +43,18 @@ export class User {
   /** Bumped by logout-all, password and role changes: access tokens carrying an older value die. */
   @Column({ name: 'token_version', type: 'int' })
   tokenVersion: number;
+
+  /** When the current email was proven to be the user's (a verification link, a password reset); null: not yet. */
+  @Column({ name: 'email_verified_at', type: 'datetime', precision: 3, nullable: true })
+  emailVerifiedAt: Date | null;
+
+  /**
+   * Sessions ended while access tokens they issued may still be unexpired, each with the time
+   * after which none can be (`EndedSession`). Read with the user, so the per-request check of an
+   * access token's session costs nothing more than the user read it already does.
+   */
+  @Column({ name: 'ended_sessions', type: 'text', nullable: true, transformer: endedSessionsColumn })
+  endedSessions: EndedSession[];
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;

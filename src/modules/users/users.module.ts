@@ -13,6 +13,6 @@ import { UsersService } from './users.service';
   imports: [TypeOrmModule.forFeature([User]), ThrottlingModule],
   controllers: [UsersController],
   providers: [UsersService, UserCredentialsService, UsersRepository, PasswordHasher, AdminBootstrapService],
-  exports: [UsersService, UserCredentialsService, AdminBootstrapService],
+  exports: [UsersService, UserCredentialsService, AdminBootstrapService, PasswordHasher],
 })
 export class UsersModule {}

@@ -15,6 +15,15 @@ export class UsersRepository extends TypeOrmRepository<User> {
     return this.orm.createQueryBuilder('user').where('user.email = :email', { email }).getOne();
   }
 
+  /**
+   * The user, its row locked until `tx` ends (MySQL/MariaDB `FOR UPDATE`; SQLite's transaction is
+   * exclusive already), or null.
+   */
+  lockInTx(tx: Tx, id: string, rowLocks: boolean): Promise<User | null> {
+    const query = tx.manager.createQueryBuilder(User, 'user').where('user.id = :id', { id });
+    return (rowLocks ? query.setLock('pessimistic_write') : query).getOne();
+  }
+
   async createInTx(tx: Tx, user: User): Promise<void> {
     await tx.manager.insert(User, user);
   }

@@ -2,6 +2,7 @@ import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { loadConfig } from '../../config/app-config';
 import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { Embeds } from '../../core/http/embeds';
+import type { MailQueue } from '../../core/mail/mail-queue';
 import { KeyRing } from '../../core/crypto/key-ring';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
@@ -75,6 +76,8 @@ describe('UsersService', () => {
   let invalidated: string[];
   let accounts: { closeAllForOwner: jest.Mock };
   let deletion: UserDeletionParticipants;
+  /** The mails queued, as `MailQueue.enqueue` would store them in the transaction. */
+  let mail: { queued: Array<{ kind: string; to: string; userId?: string | null }>; enqueue: jest.Mock };
   let service: UsersService;
   const hasher = {
     hash: (p: string) => Promise.resolve(`hashed:${p}`),
@@ -89,6 +92,8 @@ describe('UsersService', () => {
     accounts = { closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
     // a module taking part in deletions, as accounts registers itself (AccountsOfUsers)
     deletion = new UserDeletionParticipants();
+    const queued: Array<{ kind: string; to: string; userId?: string | null }> = [];
+    mail = { queued, enqueue: jest.fn((_tx: unknown, request: (typeof queued)[number]) => Promise.resolve(void queued.push(request))) };
     deletion.register({ beforeUserDeleted: (tx, id) => accounts.closeAllForOwner(tx, id) as Promise<void> });
     const cache = {
       get: <T>(_name: string, _key: string, load: () => Promise<T>) => load(),
@@ -105,6 +110,7 @@ describe('UsersService', () => {
       new Embeds(),
       fakeUnitOfWork as unknown as UnitOfWork,
       deletion,
+      mail as unknown as MailQueue,
       new KeyRing(loadConfig({})),
     );
   });

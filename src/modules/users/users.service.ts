@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AuthUser, isAdmin, Role } from '../../core/auth/auth-user';
+import { Actor, isAdmin, Role } from '../../core/auth/auth-user';
 import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
@@ -8,6 +8,7 @@ import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { UnitOfWork } from '../../core/database/unit-of-work';
 import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { Embeds } from '../../core/http/embeds';
+import { MailQueue } from '../../core/mail/mail-queue';
 import { uuidv7 } from '../../core/database/uuid';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
@@ -28,6 +29,7 @@ import {
   UserUpdatedData,
   UserUpdatedEvent,
 } from './users.events';
+import { UserMails } from './users.mails';
 import { UsersRepository } from './users.repository';
 
 export interface NewUser {
@@ -56,6 +58,7 @@ export class UsersService {
     private readonly embeds: Embeds,
     private readonly uow: UnitOfWork,
     private readonly deletion: UserDeletionParticipants,
+    private readonly mail: MailQueue,
     keys: KeyRing,
   ) {
     this.cursors = new CursorCodec(keys.key('cursor:users'));
@@ -73,6 +76,8 @@ export class UsersService {
       passwordHash: await this.hasher.hash(input.password),
       roles: normaliseRoles(input.roles ?? ['user']),
       tokenVersion: 0,
+      emailVerifiedAt: null,
+      endedSessions: [],
       createdAt: now,
       updatedAt: now,
     };
@@ -85,6 +90,7 @@ export class UsersService {
           subjectId: user.id,
           data: kind === 'registered' ? {} : { roles: user.roles },
         });
+        await this.mail.enqueue(tx, { kind: UserMails.emailVerification, to: email, userId: user.id });
       });
     } catch (error) {
       // two registrations raced past the check: the unique index decides
@@ -102,7 +108,7 @@ export class UsersService {
   }
 
   /** A user as `actor` may see it: themselves, or anyone for an admin. */
-  async get(actor: AuthUser, id: string): Promise<UserRecord> {
+  async get(actor: Actor, id: string): Promise<UserRecord> {
     assertOwnerOrAdmin(actor, id, 'You may only access your own user');
     return this.findById(id);
   }
@@ -158,7 +164,7 @@ export class UsersService {
     return slice.map(toUserRecord);
   }
 
-  async update(actor: AuthUser, id: string, patch: UserPatch): Promise<UserRecord> {
+  async update(actor: Actor, id: string, patch: UserPatch): Promise<UserRecord> {
     assertOwnerOrAdmin(actor, id, 'You may only access your own user');
     if (patch.roles !== undefined && !isAdmin(actor)) throw new ForbiddenError('Only an admin may change roles');
     const current = await this.users.findById(id);
@@ -171,6 +177,8 @@ export class UsersService {
       const owner = await this.users.findByEmail(email);
       if (owner && owner.id !== id) throw new EmailTakenError();
       changes.email = email;
+      // the new address is unproven until its own link is followed
+      changes.emailVerifiedAt = null;
     }
     const roles = patch.roles === undefined ? undefined : normaliseRoles(patch.roles);
     const rolesChanged = roles !== undefined && roles.join() !== [...current.roles].sort().join();
@@ -179,13 +187,14 @@ export class UsersService {
 
     const at = new Date();
     changes.updatedAt = at;
-    const fields = Object.keys(changes).filter((k) => k !== 'updatedAt');
+    const fields = Object.keys(changes).filter((k) => k !== 'updatedAt' && k !== 'emailVerifiedAt');
     let updated: User | null;
     try {
       const found = await this.uow.run(async (tx) => {
         if (!(await this.users.updateInTx(tx, id, changes))) return false;
         // existing access tokens carry the old roles: end them
         if (rolesChanged) await this.users.bumpTokenVersion(id, at, tx);
+        if (changes.email !== undefined) await this.mail.enqueue(tx, { kind: UserMails.emailVerification, to: changes.email, userId: id });
         await tx.publish<UserUpdatedData>({ type: UserEvents.updated, subjectType: 'user', subjectId: id, data: { fields } });
         if (rolesChanged) {
           await tx.publish<UserRolesChangedData>({

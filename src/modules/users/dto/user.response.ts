@@ -10,18 +10,23 @@ export interface UserRecord {
   name: string;
   roles: Role[];
   tokenVersion: number;
+  emailVerifiedAt: string | null;
+  /** Sessions whose access tokens fail although unexpired and of the current version (ended one by one). */
+  endedSessions: string[];
   createdAt: string;
   updatedAt: string;
 }
 
-/** The stored user without its password hash. */
-export function toUserRecord(user: User): UserRecord {
+/** The stored user without its password hash; ended sessions whose tokens have all expired left out. */
+export function toUserRecord(user: User, now = Date.now()): UserRecord {
   return {
     id: user.id,
     email: user.email,
     name: user.name,
     roles: user.roles,
     tokenVersion: user.tokenVersion,
+    emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? null,
+    endedSessions: (user.endedSessions ?? []).filter((session) => session.until > now).map((session) => session.id),
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   };
@@ -39,6 +44,9 @@ export class UserResponse {
 
   @ApiProperty({ enum: ['user', 'admin'], isArray: true, example: ['user'] })
   roles: Role[];
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'When the current email was verified; null: not (yet)' })
+  emailVerifiedAt: string | null;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
@@ -60,6 +68,7 @@ export function toUserResponse(user: UserView): UserResponse {
     email: user.email,
     name: user.name,
     roles: user.roles,
+    emailVerifiedAt: user.emailVerifiedAt,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };
