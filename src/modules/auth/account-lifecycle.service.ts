@@ -100,7 +100,7 @@ export class AccountLifecycleService {
   }
 
   private async composePasswordReset(job: MailJob, tx: Tx): Promise<MailMessage | null> {
-    const userId = await this.users.findIdByEmail(job.to);
+    const userId = await this.users.findIdByEmailInTx(tx, job.to);
     if (!userId) return null; // not an account: nothing is sent, and nothing says so
     const ttl = this.config.lifecycle.passwordResetTtl;
     const token = await this.mint(tx, userId, 'password_reset', job.to, ttl);
@@ -115,7 +115,7 @@ export class AccountLifecycleService {
   }
 
   private async composeEmailVerification(job: MailJob, tx: Tx): Promise<MailMessage | null> {
-    const user = job.userId ? await this.users.findCached(job.userId) : null;
+    const user = job.userId ? await this.users.findInTx(tx, job.userId) : null;
     // deleted, changed its email again since (that change queued its own mail), or verified already
     if (!user || user.email !== job.to || user.emailVerifiedAt !== null) return null;
     const ttl = this.config.lifecycle.emailVerifyTtl;

@@ -11,8 +11,14 @@ export class UsersRepository extends TypeOrmRepository<User> {
     super(orm, 'user');
   }
 
-  findByEmail(email: string): Promise<User | null> {
-    return this.orm.createQueryBuilder('user').where('user.email = :email', { email }).getOne();
+  /** In `tx` when given (a caller holding a transaction must not wait for a second connection). */
+  findByEmail(email: string, tx?: Tx): Promise<User | null> {
+    const manager = tx?.manager ?? this.orm.manager;
+    return manager.createQueryBuilder(User, 'user').where('user.email = :email', { email }).getOne();
+  }
+
+  findByIdInTx(tx: Tx, id: string): Promise<User | null> {
+    return tx.manager.createQueryBuilder(User, 'user').where('user.id = :id', { id }).getOne();
   }
 
   /**

@@ -5,7 +5,7 @@ import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
 import { canonicalEmail } from '../../core/auth/canonical-email';
 import { CacheAside } from '../../core/cache/cache-aside.service';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
-import { UnitOfWork } from '../../core/database/unit-of-work';
+import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { Embeds } from '../../core/http/embeds';
 import { MailQueue } from '../../core/mail/mail-queue';
@@ -105,6 +105,20 @@ export class UsersService {
   /** The id of the account holding this canonical email, or null (a failed login's subject). */
   async findIdByEmail(email: string): Promise<string | null> {
     return (await this.users.findByEmail(canonicalEmail(email)))?.id ?? null;
+  }
+
+  /**
+   * The user as stored now, read in `tx` (no cache, no second connection): for work that runs in
+   * a transaction of its own, such as a mail composer.
+   */
+  async findInTx(tx: Tx, id: string): Promise<UserRecord | null> {
+    const user = await this.users.findByIdInTx(tx, id);
+    return user ? toUserRecord(user) : null;
+  }
+
+  /** The id of the account holding this canonical email, or null, read in `tx`. */
+  async findIdByEmailInTx(tx: Tx, email: string): Promise<string | null> {
+    return (await this.users.findByEmail(canonicalEmail(email), tx))?.id ?? null;
   }
 
   /** A user as `actor` may see it: themselves, or anyone for an admin. */
