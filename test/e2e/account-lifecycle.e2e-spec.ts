@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { MailRelay } from '../../src/core/mail/mail-relay';
 import { AccountLifecycleService } from '../../src/modules/auth/account-lifecycle.service';
 import { OneTimeToken } from '../../src/modules/auth/one-time-token.entity';
 import { AuditEventView, auditEvents, awaitAuditEvent } from '../support/audit';
@@ -8,6 +9,7 @@ import { ADMIN_ENV, adminSession, bearer, login, register, Session, signUp, uniq
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
 import { openAccount } from '../support/money';
 import { parseMessage, ParsedMessage, startSmtpServer, TestSmtpServer } from '../support/smtp';
+import { recordStatements } from '../support/statement-recorder';
 import { json, startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
@@ -225,6 +227,36 @@ describe('account lifecycle over SMTP', () => {
       const requested = await auditEvents(t, admin, { type: 'auth.password_reset_requested' });
       expect(requested.some((e) => e.subjectId === known.id)).toBe(true);
       expect(JSON.stringify(requested)).not.toContain(unknown);
+    });
+
+    it('does the same database work for an unknown email as for a known one: one transaction queueing one mail, no account read', async () => {
+      const known = await register(t);
+      await mailSettled();
+      // the mail relay held back meanwhile (its composer does read the account, later, outside the request)
+      const relay = t.app.get(MailRelay);
+      const pass = jest.spyOn(relay as unknown as { pass: () => Promise<unknown> }, 'pass').mockResolvedValue({ due: 0, taken: 0 });
+      const recorder = recordStatements(t.app.get(DataSource));
+      const workFor = async (email: string) => {
+        recorder.clear();
+        expect((await forgot(email)).statusCode).toBe(202);
+        // the outbox relay's idle look for undelivered events left out: it runs on its own clock
+        return recorder.statements().filter((sql) => !/\boutbox_events\b/.test(sql));
+      };
+      try {
+        const forKnown = await workFor(known.email);
+        const forUnknown = await workFor(uniqueEmail('nobody'));
+        expect(forUnknown).toEqual(forKnown);
+        expect(forKnown).toEqual([
+          expect.stringMatching(/^(START TRANSACTION|BEGIN)/),
+          expect.stringMatching(/^INSERT INTO\W+mail_queue/i),
+          'COMMIT',
+        ]);
+      } finally {
+        recorder.stop();
+        pass.mockRestore();
+      }
+      await relay.drain();
+      await mailSettled();
     });
 
     it('a token works once; two concurrent uses give one reset', async () => {
