@@ -49,9 +49,11 @@ interface OutboxRow {
  * LOCKED` on MySQL/MariaDB, so instances never hold one row at once; SQLite: the unit of work's
  * exclusive transaction, one instance), calls each subscriber with the event and that
  * transaction, marks the rows delivered and commits. A subscriber that throws rolls the pass
- * back; it is retried with back-off. A second pass, with its own cursor column (`streamed_at`),
- * appends each event to the Redis stream `<REDIS_KEY_PREFIX>events` when `REDIS_URL` is set, so
- * a Redis outage delays the stream without holding up subscribers.
+ * back; it is retried with back-off. When `REDIS_URL` is set the same pass appends the events to
+ * the Redis stream `<REDIS_KEY_PREFIX>events` and marks both cursors (`delivered_at`,
+ * `streamed_at`) in one UPDATE. If Redis is down or fails, the rows are marked delivered only and
+ * a stream pass of its own (its own claim on `streamed_at`) appends them once Redis is back: an
+ * outage delays the stream without holding up subscribers.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
@@ -70,6 +72,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopped = true;
   private failures = 0;
+  /** Some delivered rows may wait for the stream (an append failed, or at start: another instance may have left some). */
+  private unstreamed = true;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -163,7 +167,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     let busy = false;
     try {
       const delivered = await this.deliverBatch(nudged);
-      const streamed = this.redis ? await this.streamBatch() : 0;
+      // rows the delivery pass could not stream (Redis was down), or that another instance left:
+      // looked for on every poll, and after a nudge only while some are known to be waiting
+      const lookForUnstreamed = this.redis !== null && (!nudged || this.unstreamed);
+      const streamed = lookForUnstreamed ? await this.streamBatch() : 0;
       busy = delivered === BATCH || streamed === BATCH;
       this.failures = 0;
     } catch (error) {
@@ -188,6 +195,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     return rows.length > 0;
   }
 
+  /**
+   * Delivers the oldest undelivered rows and, when Redis answers, appends them to the stream in
+   * the same pass (one claim, one UPDATE of both cursors): a burst's events cost one transaction,
+   * not two. If the append fails the rows are marked delivered only, and the stream pass takes
+   * them up (`unstreamed`).
+   */
   private async deliverBatch(known: boolean): Promise<number> {
     if (!known && !(await this.anyPending('delivered_at'))) return 0;
     return this.uow.run(async (tx) => {
@@ -200,14 +213,45 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         const mine = events.filter((event) => types.has(event.type));
         if (mine.length > 0) await handler(mine, tx);
       }
-      await this.mark(tx, 'delivered_at', rows);
+      const streamed = rows.length > 0 && (await this.appendToStream(rows, events));
+      await this.mark(tx, streamed ? ['delivered_at', 'streamed_at'] : ['delivered_at'], rows);
       return rows.length;
     }, READ_COMMITTED);
   }
 
+  /**
+   * Appends the rows to the stream; false (nothing thrown) when Redis is not there or fails: the
+   * stream pass takes them up. While the stream pass has rows waiting, new rows wait behind them
+   * (the stream stays in id order, and a Redis that answers slowly costs the delivery pass nothing).
+   */
+  private async appendToStream(rows: OutboxRow[], events: DomainEvent[]): Promise<boolean> {
+    const redis = this.redis;
+    if (!redis) return false;
+    if (redis.isReady && !this.unstreamed) {
+      try {
+        await withTimeout(
+          Promise.all(
+            rows.map((row, i) => redis.xAdd(this.streamKey, '*', { id: events[i]!.id, type: events[i]!.type, event: row.payload })),
+          ),
+          STREAM_TIMEOUT_MS,
+          'Redis',
+        );
+        return true;
+      } catch (error) {
+        this.logger.warn({ msg: 'outbox: stream append failed; the stream pass retries', err: error });
+      }
+    }
+    this.unstreamed = true;
+    return false;
+  }
+
   private async streamBatch(): Promise<number> {
     const redis = this.redis;
-    if (!redis?.isReady || !(await this.anyPending('streamed_at'))) return 0;
+    if (!redis?.isReady) return 0;
+    if (!(await this.anyPending('streamed_at'))) {
+      this.unstreamed = false;
+      return 0;
+    }
     return this.uow.run(async (tx) => {
       const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('streamed_at'));
       // sent together (one pipelined write); a failure rolls the pass back: those rows are appended again later (consumers dedupe by id)
@@ -216,17 +260,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         return redis.xAdd(this.streamKey, '*', { id: event.id, type: event.type, event: row.payload });
       });
       await withTimeout(Promise.all(appends), STREAM_TIMEOUT_MS, 'Redis');
-      await this.mark(tx, 'streamed_at', rows);
+      await this.mark(tx, ['streamed_at'], rows);
       return rows.length;
     }, READ_COMMITTED);
   }
 
-  private async mark(tx: Tx, column: 'delivered_at' | 'streamed_at', rows: OutboxRow[]): Promise<void> {
+  private async mark(tx: Tx, columns: Array<'delivered_at' | 'streamed_at'>, rows: OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.manager.query(`UPDATE ${OUTBOX_TABLE} SET ${column} = ? WHERE id IN (${rows.map(() => '?').join(', ')})`, [
-      Date.now(),
-      ...rows.map((row) => row.id),
-    ]);
+    const now = Date.now();
+    await tx.manager.query(
+      `UPDATE ${OUTBOX_TABLE} SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE id IN (${rows.map(() => '?').join(', ')})`,
+      [...columns.map(() => now), ...rows.map((row) => row.id)],
+    );
   }
 
   private async purge(): Promise<void> {
