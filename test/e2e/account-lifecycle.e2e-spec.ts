@@ -2,12 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { MailRelay } from '../../src/core/mail/mail-relay';
-import { AccountLifecycleService } from '../../src/modules/auth/account-lifecycle.service';
+import { AuthService } from '../../src/modules/auth/auth.service';
 import { OneTimeToken } from '../../src/modules/auth/one-time-token.entity';
 import { AuditEventView, auditEvents, awaitAuditEvent } from '../support/audit';
 import { ADMIN_ENV, adminSession, bearer, login, register, Session, signUp, uniqueEmail } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
 import { openAccount } from '../support/money';
+import { outboxSettled as outboxSettledFor } from '../support/outbox';
 import { parseMessage, ParsedMessage, startSmtpServer, TestSmtpServer } from '../support/smtp';
 import { recordStatements } from '../support/statement-recorder';
 import { json, startTestApp, TestApp } from '../support/test-app';
@@ -296,7 +297,7 @@ describe('account lifecycle over SMTP', () => {
       expect(res.statusCode).toBe(400);
       expect(json(res).error).toMatchObject({ code: 'TOKEN_INVALID', details: { token: [expect.any(String)] } });
       await login(t, user.email, user.password); // unchanged
-      expect(await t.app.get(AccountLifecycleService).purgeExpired()).toBeGreaterThanOrEqual(1);
+      expect(await t.app.get(AuthService).purgeExpired()).toBeGreaterThanOrEqual(1); // the hourly sweep's work
       expect(await tokenRows(user.id)).toEqual([]); // the verification token went too: expired the same way
     });
 
@@ -370,13 +371,90 @@ describe('account lifecycle over SMTP', () => {
       const session = await signUp(t);
       const oldLink = tokenOf(await nthMail(session.email, VERIFY_SUBJECT));
       const next = uniqueEmail('moved');
-      const patched = await call(session.accessToken, 'PATCH', `/api/v1/users/${session.id}`, { email: next });
+      const patched = await call(session.accessToken, 'PATCH', `/api/v1/users/${session.id}`, {
+        email: next,
+        currentPassword: session.password,
+      });
       expect(patched.statusCode).toBe(200);
       expect(json(patched).data).toMatchObject({ email: next, emailVerifiedAt: null });
       const newLink = tokenOf(await nthMail(next, VERIFY_SUBJECT));
       expect(json(await verify(oldLink)).error.code).toBe('TOKEN_INVALID');
       expect((await verify(newLink)).statusCode).toBe(204);
       expect(json(await me(session.accessToken)).data).toMatchObject({ email: next, emailVerifiedAt: expect.any(String) });
+    });
+  });
+
+  describe('what a stolen session or an old link cannot do', () => {
+    it("changing one's own email needs the current password: a session alone cannot move the account to another mailbox", async () => {
+      const victim = await signUp(t);
+      const attacker = uniqueEmail('attacker');
+      const move = (payload: object) => call(victim.accessToken, 'PATCH', `/api/v1/users/${victim.id}`, payload);
+      const without = await move({ email: attacker });
+      expect(without.statusCode).toBe(400);
+      expect(json(without).error).toMatchObject({ code: 'VALIDATION_ERROR', details: { currentPassword: [expect.any(String)] } });
+      const wrong = await move({ email: attacker, currentPassword: 'not-the-password' });
+      expect(wrong.statusCode).toBe(401);
+      expect(json(wrong).error.details).toEqual({ currentPassword: ['currentPassword is incorrect'] });
+      expect(json(await me(victim.accessToken)).data.email).toBe(victim.email);
+      // so a reset asked for the attacker's address mails nobody
+      await forgot(attacker);
+      await mailSettled();
+      expect(smtp.messages.filter((m) => m.to === attacker)).toEqual([]);
+      // a name needs no password; an admin moves another user's email without one
+      expect((await move({ name: 'Renamed' })).statusCode).toBe(200);
+      expect((await call(admin.accessToken, 'PATCH', `/api/v1/users/${victim.id}`, { email: uniqueEmail('moved') })).statusCode).toBe(200);
+    });
+
+    it('a reset link stops working when the password changes, when every session ends, and when the email moves', async () => {
+      const user = await signUp(t);
+      const linkNow = async (n: number) => {
+        await forgot(user.email);
+        return tokenOf(await nthMail(user.email, RESET_SUBJECT, n));
+      };
+      const first = await linkNow(1);
+      const changed = await call(user.accessToken, 'PATCH', `${AUTH}/me/password`, {
+        currentPassword: user.password,
+        newPassword: 'changed-password-1',
+      });
+      expect(changed.statusCode).toBe(204);
+      expect(json(await reset(first)).error.code).toBe('TOKEN_INVALID');
+
+      const second = await linkNow(2);
+      const session = await login(t, user.email, 'changed-password-1');
+      expect((await call(session.accessToken, 'POST', `${AUTH}/logout-all`)).statusCode).toBe(204);
+      expect(json(await reset(second)).error.code).toBe('TOKEN_INVALID');
+
+      const third = await linkNow(3);
+      expect((await call(admin.accessToken, 'PATCH', `/api/v1/users/${user.id}`, { email: uniqueEmail('elsewhere') })).statusCode).toBe(
+        200,
+      );
+      expect(json(await reset(third)).error.code).toBe('TOKEN_INVALID');
+    });
+
+    it('a rotated refresh token presented again ends its session once; later replays record nothing more', async () => {
+      const session = await signUp(t);
+      expect((await refresh(session.refreshToken)).statusCode).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await refresh(session.refreshToken)).statusCode).toBe(401);
+      await outboxSettledFor(t);
+      const events = await auditEvents(t, admin, { subjectId: session.id });
+      expect(events.filter((e) => e.type === 'auth.refresh_reuse_detected')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'auth.session_ended')).toHaveLength(1);
+      expect((await me(session.accessToken)).statusCode).toBe(401); // the session's access token died with it
+    });
+
+    it('refuses an email with quotes, spaces or control characters (it could not go into a mail header)', async () => {
+      for (const email of ['"a b"@example.com', '"tab\tx"@example.com', 'quo"te@example.com']) {
+        for (const url of [`${AUTH}/register`, `${AUTH}/password/forgot`]) {
+          const payload = url.endsWith('register') ? { email, password: 'password-12345', name: 'Q' } : { email };
+          const res = await t.request({ method: 'POST', url, payload });
+          expect({ email, url, status: res.statusCode, code: json(res).error?.code }).toEqual({
+            email,
+            url,
+            status: 400,
+            code: 'VALIDATION_ERROR',
+          });
+        }
+      }
     });
   });
 
@@ -540,5 +618,46 @@ describe('account lifecycle with the SMTP server down at request time', () => {
       ).statusCode,
     ).toBe(204);
     expect(smtp.messages.filter((m) => m.to === user.email)).toHaveLength(2); // once each
+    // composed again at each try (a fresh token each time), but requested once: one audit event
+    await outboxSettledFor(t);
+    const requested = await dataSource.query<unknown[]>('SELECT id FROM audit_events WHERE type = ? AND subject_id = ?', [
+      'auth.password_reset_requested',
+      user.id,
+    ]);
+    expect(requested).toHaveLength(1);
+  });
+});
+
+describe('account lifecycle with a mailbox the SMTP server refuses for good', () => {
+  let env: IsolatedEnv;
+  let smtp: TestSmtpServer;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    env = await createIsolatedEnv();
+    smtp = await startSmtpServer({ refuse: (address) => address.startsWith('gone-') });
+    t = await startTestApp(env, { env: { SMTP_URL: smtp.url } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.stop();
+    await env?.destroy();
+  });
+
+  it('gives the mail up at its first 550 (no retries for a day); the other mails go out', async () => {
+    const gone = await register(t, { email: uniqueEmail('gone') });
+    const kept = await register(t);
+    const dataSource = t.app.get(DataSource);
+    const jobTo = async (email: string) =>
+      (
+        await dataSource.query<Array<{ outcome: string | null; attempts: number | string }>>(
+          'SELECT outcome, attempts FROM mail_queue WHERE recipient = ?',
+          [email],
+        )
+      )[0];
+    await waitFor(async () => (await jobTo(gone.email))?.outcome === 'failed', 10_000, 25);
+    expect(Number((await jobTo(gone.email))!.attempts)).toBe(1);
+    await smtp.waitFor((m) => m.to === kept.email);
   });
 });

@@ -91,12 +91,12 @@ describe('users', () => {
       const patch = (payload: object, token = user.accessToken) =>
         t.request({ method: 'PATCH', url: `${USERS}/${user.id}`, headers: bearer(token), payload });
 
-      const renamed = await patch({ name: 'New Name', email: `  NEW-${user.email.toUpperCase()}` });
+      const renamed = await patch({ name: 'New Name', email: `  NEW-${user.email.toUpperCase()}`, currentPassword: user.password });
       expect(renamed.statusCode).toBe(200);
       expect(json(renamed).data).toMatchObject({ name: 'New Name', email: `new-${user.email}` });
       expect(json(renamed).data.updatedAt > json(renamed).data.createdAt).toBe(true);
 
-      const taken = await patch({ email: other.email });
+      const taken = await patch({ email: other.email, currentPassword: user.password });
       expect(taken.statusCode).toBe(409);
       expect(json(taken).error.details).toEqual({ email: ['email is already registered'] });
 

@@ -59,7 +59,7 @@ export async function parseMessage(raw: string | Buffer, recipients: string[] = 
  * option), any or no credentials accepted (an `smtp://user:pass@...` URL works too), every
  * message parsed into `messages`.
  */
-export async function startSmtpServer(options: { port?: number } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(options: { port?: number; refuse?: (address: string) => boolean } = {}): Promise<TestSmtpServer> {
   const messages: ParsedMessage[] = [];
   const waiters = new Set<{ predicate: (message: ParsedMessage) => boolean; resolve: (message: ParsedMessage) => void }>();
   const server = new SMTPServer({
@@ -71,6 +71,11 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
     // a stop does not wait half a minute for a client that keeps its connection
     closeTimeout: 200,
     onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'anonymous' }),
+    // `refuse`: a mailbox that does not exist, answered 550 as a real server would
+    onRcptTo: (address, _session, callback) => {
+      if (!options.refuse?.(address.address)) return callback();
+      callback(Object.assign(new Error('5.1.1 No such mailbox'), { responseCode: 550 }));
+    },
     onData: (stream, session, callback) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));

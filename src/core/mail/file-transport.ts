@@ -31,9 +31,10 @@ export class FileTransport implements MailTransport {
     const name = emlFileName(new Date(), mailId);
     const path = join(this.dir, name);
     const temp = join(this.dir, `.${name}.tmp`);
-    await mkdir(this.dir, { recursive: true });
+    // the mails hold live links: readable by this user only
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     try {
-      await writeFile(temp, info.message);
+      await writeFile(temp, info.message, { mode: 0o600 });
       await rename(temp, path);
     } catch (error) {
       await rm(temp, { force: true });

@@ -8,7 +8,7 @@ import type { MailJob } from './mail.types';
 import { MailComposers } from './mail-composers';
 import { describeFailure, GIVE_UP_AFTER_MS, retryDelayMs } from './mail-retry';
 import { MailRow, MailStore } from './mail-store';
-import { MAIL_TRANSPORT, MailTransport } from './mail-transport';
+import { MAIL_TRANSPORT, MailTransport, PermanentMailError } from './mail-transport';
 
 /** Between looks for due jobs. A queueing commit nudges its own instance's relay at once; this bounds retries' and other instances' latency. */
 export const MAIL_POLL_MS = 1_000;
@@ -201,10 +201,12 @@ export class MailRelay implements OnApplicationBootstrap, OnModuleDestroy {
     const lastError = describeFailure(error);
     const now = Date.now();
     const fields = { mailId: job.id, kind: job.kind, attempt: job.attempt, error: lastError };
-    if (now - createdAt >= GIVE_UP_AFTER_MS) {
+    const refused = error instanceof PermanentMailError;
+    if (refused || now - createdAt >= GIVE_UP_AFTER_MS) {
       await this.store.giveUp(job.id, leaseUntil, now, lastError);
       this.count(job.kind, 'given_up');
-      this.logger.error({ msg: 'mail given up: still failing a day after it was queued', ...fields });
+      const why = refused ? 'the server refused it for good' : 'still failing a day after it was queued';
+      this.logger.error({ msg: `mail given up: ${why}`, ...fields });
       return;
     }
     const retryInMs = retryDelayMs(job.attempt);

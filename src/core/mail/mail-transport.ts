@@ -39,3 +39,10 @@ export function toNodemailerMessage(from: string, message: MailMessage) {
   // nodemailer adds Message-ID, Date and MIME-Version
   return { from, to: message.to, subject: message.subject, text: message.text, html: message.html };
 }
+
+/**
+ * The server refused this message for good (an SMTP 5xx to its recipient or its content: no such
+ * mailbox, rejected as spam). Retrying cannot help: the job is given up at once. A 5xx to the
+ * login is not this: that is the deployment's credentials, and the mail waits for them.
+ */
+export class PermanentMailError extends Error {}

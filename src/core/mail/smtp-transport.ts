@@ -1,11 +1,15 @@
 import { createTransport, type SMTPSentMessageInfo, type SMTPTransportOptions, type Transporter } from 'nodemailer';
 import type { MailMessage } from './mail.types';
-import { MailTransport, NODEMAILER_DEFAULTS, toNodemailerMessage } from './mail-transport';
+import { MailTransport, NODEMAILER_DEFAULTS, PermanentMailError, toNodemailerMessage } from './mail-transport';
 
 /** Connecting, the greeting and each silence: a server that hangs fails the attempt instead of holding the relay. */
 const SMTP_TIMEOUT_MS = 10_000;
 
-/** Sends through the server in `SMTP_URL` (`smtp://` with STARTTLS when offered, `smtps://` for TLS), one connection per mail. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+/** Sends through the server in `SMTP_URL` (`smtp://` with STARTTLS, required unless the server is on this machine; `smtps://` for TLS), one connection per mail. */
 export class SmtpTransport implements MailTransport {
   readonly name = 'smtp';
   private readonly transporter: Transporter<SMTPSentMessageInfo, SMTPTransportOptions>;
@@ -22,6 +26,10 @@ export class SmtpTransport implements MailTransport {
     );
     const options: SMTPTransportOptions = {
       url,
+      // smtp:// upgrades with STARTTLS, and refuses to go on without it (a server that offers none, or
+      // someone stripping the offer, would otherwise get the password and the links in clear);
+      // only a server on this machine is spoken to in plain text
+      requireTLS: parsed.protocol === 'smtp:' && !isLoopback(parsed.hostname),
       connectionTimeout: SMTP_TIMEOUT_MS,
       greetingTimeout: SMTP_TIMEOUT_MS,
       socketTimeout: SMTP_TIMEOUT_MS,
@@ -36,7 +44,9 @@ export class SmtpTransport implements MailTransport {
       const info = await this.transporter.sendMail({ ...mail, signal });
       return `${info.messageId} ${info.response}`;
     } catch (error) {
-      throw new Error(this.describe(error), { cause: error });
+      const { code, responseCode } = error as { code?: unknown; responseCode?: unknown };
+      const refused = (code === 'EENVELOPE' || code === 'EMESSAGE') && typeof responseCode === 'number' && responseCode >= 500;
+      throw refused ? new PermanentMailError(this.describe(error), { cause: error }) : new Error(this.describe(error), { cause: error });
     }
   }
 

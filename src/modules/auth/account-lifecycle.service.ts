@@ -94,23 +94,21 @@ export class AccountLifecycleService {
     await this.uow.run((tx) => this.mail.enqueue(tx, { kind: UserMails.emailVerification, to: user.email, userId }));
   }
 
-  /** Expired one-time tokens. */
-  purgeExpired(): Promise<number> {
-    return this.tokens.purgeExpired(new Date());
-  }
-
   private async composePasswordReset(job: MailJob, tx: Tx): Promise<MailMessage | null> {
     const userId = await this.users.findIdByEmailInTx(tx, job.to);
     if (!userId) return null; // not an account: nothing is sent, and nothing says so
     const ttl = this.config.lifecycle.passwordResetTtl;
     const token = await this.mint(tx, userId, 'password_reset', job.to, ttl);
-    await tx.publish({
-      type: AuthEvents.passwordResetRequested,
-      subjectType: 'user',
-      subjectId: userId,
-      actorId: job.actorId,
-      requestId: job.requestId,
-    });
+    // one event per request: a retried send composes again (a new token), but was requested once
+    if (job.attempt === 1) {
+      await tx.publish({
+        type: AuthEvents.passwordResetRequested,
+        subjectType: 'user',
+        subjectId: userId,
+        actorId: job.actorId,
+        requestId: job.requestId,
+      });
+    }
     return passwordResetMail(job.to, this.link('reset-password', token), ttl);
   }
 

@@ -6,7 +6,7 @@ import { AuthService } from './auth.service';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
-/** Start-up admin bootstrap and the hourly purge of expired refresh tokens. */
+/** Start-up admin bootstrap and the hourly purge of expired refresh and one-time tokens and of sessions that ended. */
 @Injectable()
 export class AuthMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuthMaintenance.name);
@@ -36,7 +36,7 @@ export class AuthMaintenance implements OnApplicationBootstrap, OnModuleDestroy 
   private async purge(): Promise<void> {
     try {
       const purged = await this.auth.purgeExpired();
-      if (purged > 0) this.logger.log(`purged ${purged} expired refresh tokens`);
+      if (purged > 0) this.logger.log(`purged ${purged} expired refresh tokens, one-time tokens and sessions`);
     } catch (error) {
       this.logger.warn(`refresh-token purge failed: ${(error as Error).message}`);
     }

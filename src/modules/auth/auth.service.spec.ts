@@ -8,6 +8,7 @@ import { AuthService } from './auth.service';
 import type { RefreshToken } from './refresh-token.entity';
 import type { RefreshTokensRepository } from './refresh-tokens.repository';
 import type { SessionsRepository } from './sessions.repository';
+import type { OneTimeTokensRepository } from './one-time-tokens.repository';
 import { TokenService } from './token.service';
 
 /** The refresh-token store in memory, with the same conditional insert and rotation as the real one. */
@@ -112,6 +113,7 @@ describe('AuthService', () => {
       new TokenService(new JwtService({}), config),
       tokens as unknown as RefreshTokensRepository,
       sessions as unknown as SessionsRepository,
+      { voidAllInTx: () => Promise.resolve(), purgeExpired: () => Promise.resolve(0) } as unknown as OneTimeTokensRepository,
       { run: <T>(work: (tx: unknown) => Promise<T>) => work({ publish: () => Promise.resolve() }) } as unknown as UnitOfWork,
       { publish: () => Promise.resolve() } as unknown as Outbox,
       config,

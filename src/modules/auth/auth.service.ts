@@ -10,6 +10,7 @@ import { UserCredentialsService, UserRecord, UsersService } from '../users';
 import { AuthEvents, LoginFailedData, SessionEndedData } from './auth.events';
 import { TokenPairResponse } from './dto/token-pair.response';
 import { RefreshToken } from './refresh-token.entity';
+import { OneTimeTokensRepository } from './one-time-tokens.repository';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { Session } from './session.entity';
 import { SessionsRepository } from './sessions.repository';
@@ -40,6 +41,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly sessions: SessionsRepository,
+    private readonly oneTimeTokens: OneTimeTokensRepository,
     private readonly uow: UnitOfWork,
     private readonly outbox: Outbox,
     @InjectConfig() private readonly config: AppConfig,
@@ -108,10 +110,10 @@ export class AuthService {
     if (!row || row.tokenHash !== TokenService.hash(presented) || row.userId !== claims.sub) {
       throw new UnauthorizedError(BAD_REFRESH);
     }
-    if (row.status !== 'active') {
-      await this.reuseDetected(row);
-      throw new UnauthorizedError(BAD_REFRESH);
-    }
+    // a rotated token presented again is theft; one of a session that has ended already (revoked)
+    // is a client that has not heard yet: refused, nothing more to end or record
+    if (row.status === 'used') await this.reuseDetected(row);
+    if (row.status !== 'active') throw new UnauthorizedError(BAD_REFRESH);
     const user = await this.users.findCached(row.userId);
     if (!user) throw new UnauthorizedError(BAD_REFRESH);
 
@@ -187,14 +189,17 @@ export class AuthService {
    * the access tokens).
    */
   async endAllSessionsInTx(tx: Tx, userId: string): Promise<void> {
+    const now = new Date();
     await this.refreshTokens.revokeAllForUserInTx(tx, userId);
-    await this.sessions.endAllInTx(tx, userId, new Date());
+    await this.sessions.endAllInTx(tx, userId, now);
+    // a reset link mailed before (to a mailbox that may be what was compromised) no longer works
+    await this.oneTimeTokens.voidAllInTx(tx, userId, 'password_reset', now);
   }
 
-  /** Expired refresh tokens, sessions past their end or ended. */
+  /** Expired refresh tokens and one-time tokens, sessions past their end or ended. */
   async purgeExpired(): Promise<number> {
     const now = new Date();
-    return (await this.refreshTokens.purgeExpired(now)) + (await this.sessions.purge(now));
+    return (await this.refreshTokens.purgeExpired(now)) + (await this.sessions.purge(now)) + (await this.oneTimeTokens.purgeExpired(now));
   }
 
   /** A stolen refresh token came back: its whole session ends, access tokens included. */

@@ -17,12 +17,13 @@ export class OneTimeTokensRepository extends TypeOrmRepository<OneTimeToken> {
    * after the other and the later voids the earlier (or they deadlock and the unit of work retries one).
    */
   async mintInTx(tx: Tx, token: OneTimeToken): Promise<void> {
-    await tx.manager.update(
-      OneTimeToken,
-      { userId: token.userId, purpose: token.purpose, usedAt: IsNull(), voidedAt: IsNull() },
-      { voidedAt: token.createdAt },
-    );
+    await this.voidAllInTx(tx, token.userId, token.purpose, token.createdAt);
     await tx.manager.insert(OneTimeToken, token);
+  }
+
+  /** Voids the user's unused tokens of this purpose (the sessions ended, the password changed: an old reset link must not outlive that). */
+  async voidAllInTx(tx: Tx, userId: string, purpose: OneTimeTokenPurpose, at: Date): Promise<void> {
+    await tx.manager.update(OneTimeToken, { userId, purpose, usedAt: IsNull(), voidedAt: IsNull() }, { voidedAt: at });
   }
 
   /** The token with this hash and purpose if it can still be used at `now`: unused, not voided, unexpired. */

@@ -22,6 +22,7 @@ export type EndSessions = (tx: Tx) => Promise<void>;
  * users never come near it; it bounds the user row and the cached user for anyone scripting it.
  */
 export const MAX_ENDED_SESSIONS = 50;
+const ENDED_SESSION_MARGIN_MS = 60_000;
 
 /** What a password reset or an email verification changed about the email. */
 export interface EmailProof {
@@ -126,6 +127,21 @@ export class UserCredentialsService {
   }
 
   /**
+   * Re-authentication for a sensitive change of the user's own account (their email): the
+   * password must be right, counted against the email's failures as a login is; else 401
+   * `UNAUTHORIZED` with `details.currentPassword` (429 once the failures are used up).
+   */
+  async confirmPassword(id: string, password: string): Promise<void> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundError('User', id);
+    const confirmed = await this.counted(user.email, async () => ((await this.hasher.verify(user.passwordHash, password)) ? user : null));
+    if (!confirmed) {
+      this.security.warn({ event: 'password.confirm_failed', userId: id, msg: 'sensitive change refused: wrong current password' });
+      throw currentPasswordIncorrect();
+    }
+  }
+
+  /**
    * The access tokens of these sessions fail at once, and `endSessions` ends the rest (one
    * transaction, the user row locked first). The sessions are listed on the user row until their
    * last access token has expired (`JWT_ACCESS_TTL` from now), so the access check reads them with
@@ -137,7 +153,8 @@ export class UserCredentialsService {
       if (!user) return false;
       if (sessionIds.length > 0) {
         const now = Date.now();
-        const until = now + this.config.jwt.accessTtl * 1000;
+        // a minute past the last access token's expiry: clock skew between instances, a token signed just after
+        const until = now + this.config.jwt.accessTtl * 1000 + ENDED_SESSION_MARGIN_MS;
         const listed = user.endedSessions.filter((session) => session.until > now && !sessionIds.includes(session.id));
         const next = [...listed, ...sessionIds.map((sessionId) => ({ id: sessionId, until }))];
         const patch: Partial<User> =
@@ -153,8 +170,9 @@ export class UserCredentialsService {
 
   /**
    * A password reset (the reset token already checked by the caller): the new hash, the token
-   * version bumped (every access token fails), and the email verified when the link went to the
-   * user's current email; `endSessions` ends the rest, in the same transaction. False: no such user.
+   * version bumped (every access token fails), and the email verified (the link proved it);
+   * `endSessions` ends the rest, in the same transaction. False: no such user, or the link went to
+   * an address the user no longer has.
    */
   async resetPassword(
     id: string,
@@ -164,9 +182,10 @@ export class UserCredentialsService {
   ): Promise<boolean> {
     const reset = await this.uow.run(async (tx) => {
       const user = await this.users.lockInTx(tx, id, this.uow.supportsRowLocks);
-      if (!user) return false;
+      // a link mailed to an address the account no longer has resets nothing
+      if (!user || user.email !== sentTo) return false;
       const at = new Date();
-      const newlyVerified = user.emailVerifiedAt === null && user.email === sentTo;
+      const newlyVerified = user.emailVerifiedAt === null;
       await this.users.updateInTx(tx, id, {
         passwordHash,
         tokenVersion: user.tokenVersion + 1,

@@ -3,11 +3,13 @@ import { loadConfig } from '../../config/app-config';
 import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { Embeds } from '../../core/http/embeds';
 import type { MailQueue } from '../../core/mail/mail-queue';
+import type { EmailRequestLimiter } from '../../core/throttling/email-request.limiter';
+import type { UserCredentialsService } from './user-credentials.service';
 import { KeyRing } from '../../core/crypto/key-ring';
 import type { CacheAside } from '../../core/cache/cache-aside.service';
 import type { UnitOfWork } from '../../core/database/unit-of-work';
 import { FindManyOptions, Repository } from '../../core/database/repository.port';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors/app-error';
 import type { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { AdminBootstrapService } from './admin-bootstrap.service';
@@ -76,6 +78,7 @@ describe('UsersService', () => {
   let invalidated: string[];
   let accounts: { closeAllForOwner: jest.Mock };
   let deletion: UserDeletionParticipants;
+  let credentials: { confirmPassword: jest.Mock };
   /** The mails queued, as `MailQueue.enqueue` would store them in the transaction. */
   let mail: { queued: Array<{ kind: string; to: string; userId?: string | null }>; enqueue: jest.Mock };
   let service: UsersService;
@@ -92,6 +95,12 @@ describe('UsersService', () => {
     accounts = { closeAllForOwner: jest.fn().mockResolvedValue(undefined) };
     // a module taking part in deletions, as accounts registers itself (AccountsOfUsers)
     deletion = new UserDeletionParticipants();
+    // the caller's password, confirmed for an own email change: right when it is 'password-123'
+    credentials = {
+      confirmPassword: jest.fn((_id: string, password: string) =>
+        password === 'password-123' ? Promise.resolve() : Promise.reject(new UnauthorizedError('The current password is incorrect')),
+      ),
+    };
     const queued: Array<{ kind: string; to: string; userId?: string | null }> = [];
     mail = { queued, enqueue: jest.fn((_tx: unknown, request: (typeof queued)[number]) => Promise.resolve(void queued.push(request))) };
     deletion.register({ beforeUserDeleted: (tx, id) => accounts.closeAllForOwner(tx, id) as Promise<void> });
@@ -111,6 +120,8 @@ describe('UsersService', () => {
       fakeUnitOfWork as unknown as UnitOfWork,
       deletion,
       mail as unknown as MailQueue,
+      credentials as unknown as UserCredentialsService,
+      { count: () => Promise.resolve() } as unknown as EmailRequestLimiter,
       new KeyRing(loadConfig({})),
     );
   });
@@ -143,6 +154,31 @@ describe('UsersService', () => {
     await expect(service.get(stranger, user.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(service.update(stranger, user.id, { name: 'x' })).rejects.toBeInstanceOf(ForbiddenError);
     await expect(service.get({ id: user.id, roles: ['user'] }, user.id)).resolves.toMatchObject({ id: user.id });
+  });
+
+  it("changing one's own email needs the current password; an admin changing another's does not; the new address is mailed and unverified", async () => {
+    const user = await create();
+    const self = { id: user.id, roles: ['user' as const] };
+    await expect(service.update(self, user.id, { email: 'b@example.com' })).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { currentPassword: [expect.any(String)] },
+    });
+    await expect(service.update(self, user.id, { email: 'b@example.com', currentPassword: 'wrong' })).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(repo.rows.get(user.id)!.email).toBe('a@example.com');
+    // a name change needs no password
+    await expect(service.update(self, user.id, { name: 'B' })).resolves.toMatchObject({ name: 'B' });
+
+    mail.queued.length = 0;
+    await expect(service.update(self, user.id, { email: 'b@example.com', currentPassword: 'password-123' })).resolves.toMatchObject({
+      email: 'b@example.com',
+      emailVerifiedAt: null,
+    });
+    await expect(service.update({ id: 'admin-id', roles: ['admin', 'user'] }, user.id, { email: 'c@example.com' })).resolves.toMatchObject({ email: 'c@example.com' });
+    expect(credentials.confirmPassword).toHaveBeenCalledTimes(2); // the admin's change asked for none
+    expect(mail.queued).toEqual([
+      { kind: 'email-verification', to: 'b@example.com', userId: user.id },
+      { kind: 'email-verification', to: 'c@example.com', userId: user.id },
+    ]);
   });
 
   it('lets only an admin change roles; a role change revokes access tokens and invalidates the cache', async () => {

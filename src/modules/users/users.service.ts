@@ -10,7 +10,8 @@ import { UserDeletionParticipants } from '../../core/database/user-deletion';
 import { Embeds } from '../../core/http/embeds';
 import { MailQueue } from '../../core/mail/mail-queue';
 import { uuidv7 } from '../../core/database/uuid';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
+import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { EmailRequestLimiter } from '../../core/throttling/email-request.limiter';
 import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage } from '../../core/http/pagination';
@@ -29,6 +30,7 @@ import {
   UserUpdatedData,
   UserUpdatedEvent,
 } from './users.events';
+import { UserCredentialsService } from './user-credentials.service';
 import { UserMails } from './users.mails';
 import { UsersRepository } from './users.repository';
 
@@ -43,6 +45,8 @@ export interface UserPatch {
   name?: string;
   email?: string;
   roles?: Role[];
+  /** Required to change one's own email (`UserCredentialsService.confirmPassword`). */
+  currentPassword?: string;
 }
 
 /** Users: registration, profiles, lists, deletion. Passwords and sessions: `UserCredentialsService`. */
@@ -59,6 +63,8 @@ export class UsersService {
     private readonly uow: UnitOfWork,
     private readonly deletion: UserDeletionParticipants,
     private readonly mail: MailQueue,
+    private readonly credentials: UserCredentialsService,
+    private readonly mailLimiter: EmailRequestLimiter,
     keys: KeyRing,
   ) {
     this.cursors = new CursorCodec(keys.key('cursor:users'));
@@ -188,8 +194,16 @@ export class UsersService {
     if (patch.name !== undefined && patch.name !== current.name) changes.name = patch.name;
     const email = patch.email === undefined ? undefined : canonicalEmail(patch.email);
     if (email !== undefined && email !== current.email) {
+      if (actor.id === id) {
+        if (patch.currentPassword === undefined) {
+          throw new ValidationError({ currentPassword: ['currentPassword is required to change your email'] });
+        }
+        await this.credentials.confirmPassword(id, patch.currentPassword);
+      }
       const owner = await this.users.findByEmail(email);
       if (owner && owner.id !== id) throw new EmailTakenError();
+      // the new address is mailed a link: it counts against that address's limit, as a resend does
+      await this.mailLimiter.count('email-verification', email);
       changes.email = email;
       // the new address is unproven until its own link is followed
       changes.emailVerifiedAt = null;

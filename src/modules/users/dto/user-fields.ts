@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayUnique, IsArray, IsEmail, IsIn, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
+import { ArrayUnique, IsArray, IsEmail, IsIn, IsString, Length, Matches, MaxLength, ValidateBy } from 'class-validator';
 import { Absent, CodePoints } from '../../../core/http/validation-decorators';
 import { ROLES } from '../../../core/auth/auth-user';
 import { canonicalEmail } from '../../../core/auth/canonical-email';
@@ -23,6 +23,9 @@ export const EmailField = (optional = false) =>
     IsString(),
     MaxLength(254),
     IsEmail({}, { message: 'email must be an email' }),
+    // a quoted local part ("a b"@…) is valid RFC 5321 but one spelling too many for an account
+    // name, and control characters cannot go into a mail header: both refused here, as a 400
+    Matches(/^[^"\s\p{Cc}]+$/u, { message: 'email must not contain quotes, spaces or control characters' }),
   );
 
 /** Refuses the most common passwords in any letter case (OWASP ASVS 6.2.4). */

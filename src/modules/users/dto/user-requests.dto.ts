@@ -1,3 +1,5 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Length } from 'class-validator';
 import { Role } from '../../../core/auth/auth-user';
 import { EmailField, NameField, PasswordField, RolesField } from './user-fields';
 
@@ -24,4 +26,18 @@ export class UpdateUserDto {
 
   @RolesField()
   roles?: Role[];
+
+  /**
+   * Required when you change your own email: whoever holds a session must not be able to move the
+   * account to their address and reset its password from there. An admin changing another user's
+   * email gives none.
+   */
+  @ApiPropertyOptional({
+    format: 'password',
+    description: "Your current password: required to change your own email (not another user's, as an admin)",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  currentPassword?: string;
 }
