@@ -163,7 +163,9 @@ describe('UsersService', () => {
       code: 'VALIDATION_ERROR',
       details: { currentPassword: [expect.any(String)] },
     });
-    await expect(service.update(self, user.id, { email: 'b@example.com', currentPassword: 'wrong' })).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(service.update(self, user.id, { email: 'b@example.com', currentPassword: 'wrong' })).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
     expect(repo.rows.get(user.id)!.email).toBe('a@example.com');
     // a name change needs no password
     await expect(service.update(self, user.id, { name: 'B' })).resolves.toMatchObject({ name: 'B' });
@@ -173,7 +175,9 @@ describe('UsersService', () => {
       email: 'b@example.com',
       emailVerifiedAt: null,
     });
-    await expect(service.update({ id: 'admin-id', roles: ['admin', 'user'] }, user.id, { email: 'c@example.com' })).resolves.toMatchObject({ email: 'c@example.com' });
+    await expect(service.update({ id: 'admin-id', roles: ['admin', 'user'] }, user.id, { email: 'c@example.com' })).resolves.toMatchObject({
+      email: 'c@example.com',
+    });
     expect(credentials.confirmPassword).toHaveBeenCalledTimes(2); // the admin's change asked for none
     expect(mail.queued).toEqual([
       { kind: 'email-verification', to: 'b@example.com', userId: user.id },
