@@ -219,9 +219,12 @@ describe('accounts and transfers', () => {
       const full = await openAccount(rich);
       for (let i = 0; i < 9; i++) await deposit(full, 1e15);
       await deposit(full, MAX_SAFE - 9e15);
+      const before = await balanceOf(aliceEur);
       const res = await transfer(alice.accessToken, aliceEur, full, 1);
       expect(res.statusCode).toBe(422);
       expect(json(res).error.code).toBe('BALANCE_LIMIT');
+      // the source passed its checks, the target did not: nothing moved on either side
+      expect([await balanceOf(aliceEur), await balanceOf(full)]).toEqual([before, MAX_SAFE]);
     });
 
     it('UUIDs in the body are accepted in upper case', async () => {

@@ -11,8 +11,10 @@ import { waitFor } from '../support/wait-for';
 /*
  * What a transfer's transaction sends, statement by statement, as the driver sees it (MySQL:
  * every statement on the connection the transaction leased, TypeORM's own included; SQLite:
- * every statement TypeORM runs). The row locks are held from the SELECT … FOR UPDATE to the
- * COMMIT, so every statement between them is a round trip with both accounts locked.
+ * every statement TypeORM runs). On MySQL/MariaDB the row locks are taken by the first statement
+ * (the conditional UPDATE that checks and moves the money) and held to the COMMIT, so every
+ * statement between them is a round trip with both accounts locked; on SQLite the transfer reads,
+ * then writes (one writer: nothing to lock).
  */
 const mysql = target.mysql;
 
@@ -31,16 +33,29 @@ function requestTransactions(recorder: StatementRecorder): string[][] {
   return recorder.transactions().filter((tx) => !relayPass(tx) && !onlyBegun(tx));
 }
 
-/** The transaction of a transfer, statement by statement: begin, both rows locked in one read, both balances, the ledger row. */
+/**
+ * The transaction of a transfer, statement by statement. MySQL/MariaDB: begin, one UPDATE that
+ * locks both rows, checks and moves the money, the ledger row. SQLite: begin, both rows read,
+ * both balances, the ledger row.
+ */
 function transferStatements(idempotent: boolean): unknown[] {
-  return [
-    mysql ? 'START TRANSACTION' : 'BEGIN TRANSACTION',
+  const moveMoney = [
     expect.stringMatching(
-      new RegExp(`^SELECT [a-z_, ]+ FROM accounts WHERE id IN \\(\\?, \\?\\) ORDER BY id${mysql ? ' FOR UPDATE' : ''}$`),
+      new RegExp(
+        '^UPDATE accounts SET balance = CASE id WHEN \\? THEN balance - \\? WHEN \\? THEN balance \\+ \\? END, updated_at = \\? ' +
+          'WHERE id IN \\(\\?, \\?\\) AND currency = \\? AND CASE id WHEN \\? THEN balance >= \\? AND owner_id = \\? WHEN \\? THEN balance <= \\? END$',
+      ),
     ),
+  ];
+  const readThenWrite = [
+    expect.stringMatching(/^SELECT [a-z_, ]+ FROM accounts WHERE id IN \(\?, \?\) ORDER BY id$/),
     expect.stringMatching(
       /^UPDATE accounts SET balance = CASE id WHEN \? THEN balance \+ \? WHEN \? THEN balance \+ \? END, updated_at = \? WHERE id IN \(\?, \?\)$/,
     ),
+  ];
+  return [
+    mysql ? 'START TRANSACTION' : 'BEGIN TRANSACTION',
+    ...(mysql ? moveMoney : readThenWrite),
     expect.stringMatching(/^INSERT INTO transactions \([a-z_, ]+\) VALUES \(\?(, \?){6}\)$/),
     OUTBOX_INSERT, // transfer.completed, committed with the transfer (core/outbox)
     ...(idempotent
@@ -82,34 +97,37 @@ describe('a transfer’s transaction: one statement per step', () => {
   it.each([
     ['without an Idempotency-Key', undefined],
     ['with an Idempotency-Key (its claim completed inside the transaction)', 'statements-key'],
-  ])('%s: begin, one locking read of both rows, one update of both balances, the ledger row, commit', async (_, key) => {
-    const { from, to } = await accountsWith(1_000);
-    recorder = recordStatements(t.app.get(DataSource));
-    const res = await transfer(t, owner, { fromAccountId: from, toAccountId: to, amount: 300 }, key);
-    recorder.stop();
-    expect(res.statusCode).toBe(201);
-    expect(requestTransactions(recorder)).toEqual([transferStatements(key !== undefined)]);
-    if (key) {
-      // the key is claimed once, before the transaction begins: no row lock is held while the claim is written
-      const isClaim = (sql: string) => /^INSERT INTO\W+idempotency_keys/i.test(sql);
-      const sent = recorder.statements();
-      expect(sent.filter(isClaim)).toHaveLength(1);
-      expect(sent.findIndex(isClaim)).toBeLessThan(sent.findIndex((sql) => /^(START TRANSACTION|BEGIN)\b/.test(sql)));
-    }
-    // and it did what a transfer does
-    expect([await balanceOf(t, from), await balanceOf(t, to)]).toEqual([700, 300]);
-    expect(await transfersOutOf(t, from)).toBe(1);
-    const made = json(res).data;
-    expect(made).toMatchObject({ type: 'transfer', fromAccountId: from, toAccountId: to, amount: 300, currency: 'EUR' });
-    // the raw statements store what TypeORM's own would have: read back, the row and both accounts' updatedAt are the answer's
-    const get = async (url: string) =>
-      json(await t.request({ method: 'GET', url: `/api/v1${url}`, headers: bearer(owner.accessToken) })).data;
-    expect(await get(`/transfers/${made.id}`)).toEqual(made);
-    expect([(await get(`/accounts/${from}`)).updatedAt, (await get(`/accounts/${to}`)).updatedAt]).toEqual([
-      made.createdAt,
-      made.createdAt,
-    ]);
-  });
+  ])(
+    '%s: begin, the money moved (MySQL: one checking UPDATE; SQLite: read, then update), the ledger row and its event, commit',
+    async (_, key) => {
+      const { from, to } = await accountsWith(1_000);
+      recorder = recordStatements(t.app.get(DataSource));
+      const res = await transfer(t, owner, { fromAccountId: from, toAccountId: to, amount: 300 }, key);
+      recorder.stop();
+      expect(res.statusCode).toBe(201);
+      expect(requestTransactions(recorder)).toEqual([transferStatements(key !== undefined)]);
+      if (key) {
+        // the key is claimed once, before the transaction begins: no row lock is held while the claim is written
+        const isClaim = (sql: string) => /^INSERT INTO\W+idempotency_keys/i.test(sql);
+        const sent = recorder.statements();
+        expect(sent.filter(isClaim)).toHaveLength(1);
+        expect(sent.findIndex(isClaim)).toBeLessThan(sent.findIndex((sql) => /^(START TRANSACTION|BEGIN)\b/.test(sql)));
+      }
+      // and it did what a transfer does
+      expect([await balanceOf(t, from), await balanceOf(t, to)]).toEqual([700, 300]);
+      expect(await transfersOutOf(t, from)).toBe(1);
+      const made = json(res).data;
+      expect(made).toMatchObject({ type: 'transfer', fromAccountId: from, toAccountId: to, amount: 300, currency: 'EUR' });
+      // the raw statements store what TypeORM's own would have: read back, the row and both accounts' updatedAt are the answer's
+      const get = async (url: string) =>
+        json(await t.request({ method: 'GET', url: `/api/v1${url}`, headers: bearer(owner.accessToken) })).data;
+      expect(await get(`/transfers/${made.id}`)).toEqual(made);
+      expect([(await get(`/accounts/${from}`)).updatedAt, (await get(`/accounts/${to}`)).updatedAt]).toEqual([
+        made.createdAt,
+        made.createdAt,
+      ]);
+    },
+  );
 
   it('a deposit: begin, the locking read, one update, the ledger row, commit', async () => {
     const account = await openAccount(t, owner);
@@ -134,7 +152,7 @@ describe('a transfer’s transaction: one statement per step', () => {
 
   const describeMysql = mysql ? describe : describe.skip;
 
-  describeMysql('MariaDB/MySQL: the one locking read takes the lower id first, and only the two rows', () => {
+  describeMysql('MariaDB/MySQL: the transfer locks the lower id first, and only the two rows', () => {
     const connections: Connection[] = [];
     afterEach(async () => {
       await Promise.all(connections.splice(0).map((connection) => connection.end()));

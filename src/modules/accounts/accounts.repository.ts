@@ -66,6 +66,49 @@ export class AccountsRepository extends TypeOrmRepository<Account> {
     if (result.affected !== deltas.length) throw new Error(`balance update changed ${result.affected} of ${deltas.length} accounts`);
   }
 
+  /** The account's currency without locking it, or null when there is no such account. */
+  async currencyOf(id: string): Promise<string | null> {
+    const rows = await this.orm.manager.query<Array<{ currency: string }>>('SELECT currency FROM accounts WHERE id = ?', [id]);
+    return rows[0]?.currency ?? null;
+  }
+
+  /**
+   * A transfer's debit and credit in one statement, each row changed only if its checks hold:
+   * the source in `currency`, owned by `ownerId` (null: anyone's, an admin), holding `amount`; the
+   * destination in `currency`, staying within `maxBalance`. True when both rows changed; false when
+   * fewer did (the caller rolls back: one row may have changed). Locks both rows (primary key, in order).
+   */
+  async moveIfAllowed(
+    tx: Tx,
+    move: { from: string; to: string; amount: number; currency: string; ownerId: string | null; maxBalance: number; at: Date },
+  ): Promise<boolean> {
+    const { driver } = this.orm.manager.connection;
+    const updatedAt = this.orm.metadata.findColumnWithPropertyName('updatedAt')!;
+    const amount = Math.trunc(move.amount);
+    const owner = move.ownerId === null ? '' : ' AND owner_id = ?';
+    const result = await runner(tx).query(
+      'UPDATE accounts SET balance = CASE id WHEN ? THEN balance - ? WHEN ? THEN balance + ? END, updated_at = ? ' +
+        `WHERE id IN (?, ?) AND currency = ? AND CASE id WHEN ? THEN balance >= ?${owner} WHEN ? THEN balance <= ? END`,
+      [
+        move.from,
+        amount,
+        move.to,
+        amount,
+        driver.preparePersistentValue(move.at, updatedAt),
+        move.from,
+        move.to,
+        move.currency,
+        move.from,
+        amount,
+        ...(move.ownerId === null ? [] : [move.ownerId]),
+        move.to,
+        move.maxBalance - amount,
+      ],
+      true,
+    );
+    return result.affected === 2;
+  }
+
   /** True when `ownerId` owns at least one of these accounts. */
   async ownsAny(ownerId: string, ids: string[]): Promise<boolean> {
     return (await this.orm.count({ where: { ownerId, id: In(ids) } })) > 0;

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash, randomUUID } from 'node:crypto';
-import { AuthUser } from '../../core/auth/auth-user';
+import { AuthUser, isAdmin } from '../../core/auth/auth-user';
 import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
-import { UnitOfWork } from '../../core/database/unit-of-work';
+import { Tx, UnitOfWork } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
 import { isDuplicateKeyError } from '../../core/errors/driver-errors';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors/app-error';
@@ -38,6 +38,11 @@ const KEY_TTL_MS = 24 * 60 * 60 * 1000;
 const CLAIM_LEASE_MARGIN_MS = 10 * 1000;
 /** Answers stored under a key: everything given once the body validated, except 409 and 5xx. */
 const STORED_STATUSES = new Set([403, 404, 422]);
+/** Accounts whose currency one process remembers (about 100 bytes each). */
+const CURRENCY_MEMO_SIZE = 100_000;
+
+/** The fast path's UPDATE found a check failing: rolled back, and the checked path runs instead. */
+class ChecksFailed extends Error {}
 
 /**
  * Transfers: both rows locked in id order, ownership, currency and funds checked, debit, credit
@@ -52,6 +57,8 @@ export class TransfersService {
    * live holder is not taken over; if one ever is, the claim token fences it off anyway.
    */
   readonly claimLeaseMs: number;
+  /** Account id (lower case) → currency (`currencyOf`). */
+  private readonly currencies = new Map<string, string>();
 
   constructor(
     private readonly accounts: AccountsRepository,
@@ -67,14 +74,16 @@ export class TransfersService {
     if (input.fromAccountId.toLowerCase() === input.toAccountId.toLowerCase()) {
       throw new ValidationError({ toAccountId: ['toAccountId must differ from fromAccountId'] });
     }
-    if (idempotencyKey === undefined) return { replayed: false, transaction: await this.execute(actor, input) };
+    // before the claim: what follows the claim is the unit of work (read once per account and process)
+    const currency = this.uow.supportsRowLocks ? await this.commonCurrency(input) : null;
+    if (idempotencyKey === undefined) return { replayed: false, transaction: await this.execute(actor, input, currency) };
 
     const requestHash = sha256(JSON.stringify([input.fromAccountId.toLowerCase(), input.toAccountId.toLowerCase(), input.amount]));
     const claimed = await this.claim(actor.id, sha256(idempotencyKey), requestHash);
     if ('replay' in claimed) return claimed.replay;
     const { claim } = claimed;
     try {
-      const transaction = await this.execute(actor, input, claim);
+      const transaction = await this.execute(actor, input, currency, claim);
       return { replayed: false, transaction };
     } catch (error) {
       if (error instanceof IdempotencyClaimLostError) throw error;
@@ -89,7 +98,97 @@ export class TransfersService {
     }
   }
 
-  private execute(actor: AuthUser, input: TransferInput, claim?: Claim): Promise<TransactionResponse> {
+  /**
+   * MySQL/MariaDB, both accounts known to share `currency`: the fast path first (`moveMoney`).
+   * When its UPDATE finds a check failing (or an account gone), or on SQLite, the checked path
+   * (`checkedTransfer`), which says which check failed.
+   */
+  private async execute(actor: AuthUser, input: TransferInput, currency: string | null, claim?: Claim): Promise<TransactionResponse> {
+    if (currency !== null) {
+      try {
+        return await this.uow.run((tx) => this.moveMoney(tx, actor, input, currency, claim));
+      } catch (error) {
+        if (!(error instanceof ChecksFailed)) throw error;
+      }
+    }
+    return this.checkedTransfer(actor, input, claim);
+  }
+
+  /**
+   * The transfer in one conditional UPDATE: it locks both rows (InnoDB walks the primary key's
+   * IN list in order, so two opposite transfers take them in one order, as `lockMany` does) and
+   * moves the money only if every check holds, row by row: the source is the caller's (unless an
+   * admin) and holds the amount, the destination stays within the limit, both are in `currency`.
+   * Then the ledger row and its event. Four statements between BEGIN and COMMIT, none of them a
+   * read, the locks held from the UPDATE to the COMMIT. Fewer than two rows changed: `ChecksFailed`
+   * rolls it all back.
+   */
+  private async moveMoney(tx: Tx, actor: AuthUser, input: TransferInput, currency: string, claim?: Claim): Promise<TransactionResponse> {
+    const now = new Date();
+    const from = input.fromAccountId.toLowerCase();
+    const to = input.toAccountId.toLowerCase();
+    const moved = await this.accounts.moveIfAllowed(tx, {
+      from,
+      to,
+      amount: input.amount,
+      currency,
+      ownerId: isAdmin(actor) ? null : actor.id,
+      maxBalance: MAX_BALANCE,
+      at: now,
+    });
+    if (!moved) throw new ChecksFailed();
+    const entry: LedgerEntry = {
+      id: uuidv7(),
+      type: 'transfer',
+      fromAccountId: from,
+      toAccountId: to,
+      amount: input.amount,
+      currency,
+      createdAt: now,
+    };
+    return this.record(tx, actor, entry, claim);
+  }
+
+  /** The ledger row, its event, the stored answer under the key: the end of either path. */
+  private async record(tx: Tx, actor: AuthUser, entry: LedgerEntry, claim?: Claim): Promise<TransactionResponse> {
+    await this.ledger.append(tx, entry);
+    await tx.publish<TransferCompletedData>({
+      type: AccountEvents.transferCompleted,
+      subjectType: 'transaction',
+      subjectId: entry.id,
+      data: { fromAccountId: entry.fromAccountId!, toAccountId: entry.toAccountId, amount: entry.amount, currency: entry.currency },
+    });
+    const response = toTransactionResponse(entry);
+    // the stored answer commits with the transfer, and only while this request still holds the
+    // claim: if a retry took it over, everything above rolls back (no money moves twice)
+    if (claim && !(await this.keys.complete(claim, 201, { data: response }, tx))) throw new IdempotencyClaimLostError();
+    tx.afterCommit(() => this.events.emitAsync(TransferCompletedEvent.type, new TransferCompletedEvent(response, actor.id)));
+    return response;
+  }
+
+  /**
+   * The currency both accounts are in, or null when they differ or one does not exist (the
+   * checked path says which). An account's currency never changes: read once per account and
+   * process, without a lock.
+   */
+  private async commonCurrency(input: TransferInput): Promise<string | null> {
+    const [from, to] = await Promise.all([this.currencyOf(input.fromAccountId), this.currencyOf(input.toAccountId)]);
+    return from !== null && from === to ? from : null;
+  }
+
+  private async currencyOf(accountId: string): Promise<string | null> {
+    const key = accountId.toLowerCase();
+    const known = this.currencies.get(key);
+    if (known !== undefined) return known;
+    const currency = await this.accounts.currencyOf(key);
+    if (currency === null) return null;
+    if (this.currencies.size >= CURRENCY_MEMO_SIZE) this.currencies.clear(); // bounded: starts over when full
+    this.currencies.set(key, currency);
+    return currency;
+  }
+
+  /** Both rows locked and read, each check in the contract's order, then the update: every error told apart. */
+  private checkedTransfer(actor: AuthUser, input: TransferInput, claim?: Claim): Promise<TransactionResponse> {
     return this.uow.run(async (tx) => {
       const locked = await this.accounts.lockMany(tx, [input.fromAccountId, input.toAccountId], this.uow.supportsRowLocks);
       const from = locked.get(input.fromAccountId);
@@ -119,19 +218,7 @@ export class TransfersService {
         currency: from.currency,
         createdAt: now,
       };
-      await this.ledger.append(tx, entry);
-      await tx.publish<TransferCompletedData>({
-        type: AccountEvents.transferCompleted,
-        subjectType: 'transaction',
-        subjectId: entry.id,
-        data: { fromAccountId: from.id, toAccountId: to.id, amount: input.amount, currency: from.currency },
-      });
-      const response = toTransactionResponse(entry);
-      // the stored answer commits with the transfer, and only while this request still holds the
-      // claim: if a retry took it over, everything above rolls back (no money moves twice)
-      if (claim && !(await this.keys.complete(claim, 201, { data: response }, tx))) throw new IdempotencyClaimLostError();
-      tx.afterCommit(() => this.events.emitAsync(TransferCompletedEvent.type, new TransferCompletedEvent(response, actor.id)));
-      return response;
+      return this.record(tx, actor, entry, claim);
     });
   }
 
