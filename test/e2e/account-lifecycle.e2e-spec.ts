@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { MailRelay } from '../../src/core/mail/mail-relay';
 import { AuthService } from '../../src/modules/auth/auth.service';
 import { OneTimeToken } from '../../src/modules/auth/one-time-token.entity';
+import { Session as SessionRow } from '../../src/modules/auth/session.entity';
 import { AuditEventView, auditEvents, awaitAuditEvent } from '../support/audit';
 import { ADMIN_ENV, adminSession, bearer, login, register, Session, signUp, uniqueEmail } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv } from '../support/isolated-env';
@@ -161,6 +162,33 @@ describe('account lifecycle over SMTP', () => {
       expect((await me(current.accessToken)).statusCode).toBe(200);
       const left = json(await call(current.accessToken, 'GET', `${AUTH}/sessions`)).data as Array<{ current: boolean }>;
       expect(left).toEqual([expect.objectContaining({ current: true })]);
+    });
+
+    it('a session past its absolute end is no longer listed, but its last access token can still be ended at once', async () => {
+      const user = await register(t);
+      const old = await login(t, user.email, user.password);
+      const current = await login(t, user.email, user.password);
+      const [, oldSession] = json(await call(current.accessToken, 'GET', `${AUTH}/sessions`)).data as Array<{ id: string }>;
+      // what JWT_REFRESH_ABSOLUTE_TTL later looks like, minutes after its last refresh: its refresh token is done, its access token not yet
+      await t.app
+        .get(DataSource)
+        .getRepository(SessionRow)
+        .update({ id: oldSession!.id }, { expiresAt: new Date(Date.now() - 1000) });
+      expect((json(await call(current.accessToken, 'GET', `${AUTH}/sessions`)).data as unknown[]).length).toBe(1);
+      expect((await me(old.accessToken)).statusCode).toBe(200);
+      expect((await call(current.accessToken, 'DELETE', `${AUTH}/sessions/${oldSession!.id}`)).statusCode).toBe(204);
+      expect((await me(old.accessToken)).statusCode).toBe(401);
+
+      // the same through DELETE /sessions
+      const another = await login(t, user.email, user.password);
+      const [newest] = json(await call(another.accessToken, 'GET', `${AUTH}/sessions`)).data as Array<{ id: string }>;
+      await t.app
+        .get(DataSource)
+        .getRepository(SessionRow)
+        .update({ id: newest!.id }, { expiresAt: new Date(Date.now() - 1000) });
+      expect((await call(current.accessToken, 'DELETE', `${AUTH}/sessions`)).statusCode).toBe(204);
+      expect((await me(another.accessToken)).statusCode).toBe(401);
+      expect((await me(current.accessToken)).statusCode).toBe(200);
     });
 
     it('auth.session_ended is recorded for each session ended, with its id and no token', async () => {

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { FileTransport } from './file-transport';
@@ -24,8 +24,14 @@ import { SmtpTransport } from './smtp-transport';
     {
       provide: MAIL_TRANSPORT,
       inject: [APP_CONFIG],
-      useFactory: ({ mail }: Pick<AppConfig, 'mail'>): MailTransport =>
-        mail.smtpUrl ? new SmtpTransport(mail.smtpUrl, mail.from) : new FileTransport(mail.dir, mail.from),
+      useFactory: ({ mail, nodeEnv }: Pick<AppConfig, 'mail' | 'nodeEnv'>): MailTransport => {
+        if (mail.smtpUrl) return new SmtpTransport(mail.smtpUrl, mail.from);
+        if (nodeEnv === 'production') {
+          // allowed (a deployment may collect the files), but no user receives a reset or verification link
+          new Logger('Mail').warn({ msg: 'SMTP_URL is not set: mails are written as .eml files, nobody receives them', dir: mail.dir });
+        }
+        return new FileTransport(mail.dir, mail.from);
+      },
     },
   ],
   exports: [MailQueue, MailComposers, MailRelay],

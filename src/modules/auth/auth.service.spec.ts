@@ -4,7 +4,7 @@ import type { UnitOfWork } from '../../core/database/unit-of-work';
 import type { Outbox } from '../../core/outbox/outbox';
 import { UnauthorizedError } from '../../core/errors/app-error';
 import type { UserCredentialsService, UserRecord, UsersService } from '../users';
-import { AuthService } from './auth.service';
+import { AuthService, cleanUserAgent } from './auth.service';
 import type { RefreshToken } from './refresh-token.entity';
 import type { RefreshTokensRepository } from './refresh-tokens.repository';
 import type { SessionsRepository } from './sessions.repository';
@@ -175,5 +175,16 @@ describe('AuthService', () => {
     row!.familyExpiresAt = new Date(Date.now() + 5_000);
     const next = await auth.refresh(first.refreshToken);
     expect(next.refreshExpiresIn).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('cleanUserAgent', () => {
+  it('keeps what a session list can show: no control or bidi characters, at most 255 characters, null when nothing is left', () => {
+    expect(cleanUserAgent('Mozilla/5.0 (X11; Linux x86_64)')).toBe('Mozilla/5.0 (X11; Linux x86_64)');
+    expect(cleanUserAgent('Phone\u0007/1.0\u0085\u009b')).toBe('Phone/1.0');
+    expect(cleanUserAgent('evil\u202egnp.exe\u2066x\u2069')).toBe('evilgnp.exex');
+    expect(cleanUserAgent('a'.repeat(300))).toHaveLength(255);
+    expect(cleanUserAgent(' \u0000 ')).toBeNull();
+    expect(cleanUserAgent(undefined)).toBeNull();
   });
 });

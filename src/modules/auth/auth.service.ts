@@ -244,12 +244,11 @@ export class AuthService {
   }
 }
 
-/** The User-Agent header as the session list shows it: control characters out, at most 255 characters, null when empty. */
+/** Control characters (C0, DEL, C1) and bidirectional overrides: a session list must show what the text says. */
+const UNSHOWABLE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** The User-Agent header as the session list shows it: control and bidi characters out, at most 255 characters, null when empty. */
 export function cleanUserAgent(value: string | null | undefined): string | null {
-  const cleaned = [...(value ?? '')]
-    .filter((char) => char > '\u001f' && char !== '\u007f')
-    .join('')
-    .trim()
-    .slice(0, MAX_USER_AGENT);
+  const cleaned = (value ?? '').replace(UNSHOWABLE, '').trim().slice(0, MAX_USER_AGENT);
   return cleaned === '' ? null : cleaned;
 }

@@ -36,6 +36,11 @@ export class SessionsRepository extends TypeOrmRepository<Session> {
     });
   }
 
+  /** The user's sessions not ended and used since `usedSince`, live or past their absolute end. */
+  findUnended(userId: string, usedSince: Date): Promise<Session[]> {
+    return this.orm.find({ where: { userId, endedAt: IsNull(), lastUsedAt: MoreThan(usedSince) }, order: { id: 'DESC' } });
+  }
+
   /** Marks these of the user's sessions ended (those not ended yet). */
   async endInTx(tx: Tx, userId: string, ids: readonly string[], at: Date): Promise<void> {
     if (ids.length === 0) return;

@@ -23,18 +23,22 @@ export class SessionsService {
     return this.sessions.findLive(user.id, this.liveness(), MAX_LISTED_SESSIONS);
   }
 
-  /** Ends one of the caller's live sessions (the current one included); 404 for anything else, another user's session included. */
+  /**
+   * Ends one of the caller's sessions (the current one included): a live one, or one past its
+   * absolute end whose last access token may still be unexpired. 404 for anything else, another
+   * user's session included.
+   */
   async end(user: AuthUser, sessionId: string): Promise<void> {
     const session = await this.sessions.findById(sessionId);
-    if (!session || session.userId !== user.id || !this.isLive(session)) throw new NotFoundError('Session', sessionId);
+    if (!session || session.userId !== user.id || !this.isEndable(session)) throw new NotFoundError('Session', sessionId);
     await this.auth.endSessions(user.id, [session.id]);
   }
 
-  /** Ends every live session of the caller but the one asking. */
+  /** Ends every session of the caller but the one asking: the live ones, and those whose access tokens may outlive their end. */
   async endOthers(user: AuthUser): Promise<void> {
-    const others = (await this.sessions.findLive(user.id, this.liveness()))
-      .map((session) => session.id)
-      .filter((id) => id !== user.sessionId);
+    const others = (await this.sessions.findUnended(user.id, this.endableSince()))
+      .filter((session) => session.id !== user.sessionId && this.isEndable(session))
+      .map((session) => session.id);
     if (others.length > 0) await this.auth.endSessions(user.id, others);
   }
 
@@ -43,8 +47,21 @@ export class SessionsService {
     return { now, usedSince: new Date(now.getTime() - this.config.jwt.refreshTtl * 1000) };
   }
 
-  private isLive(session: Session): boolean {
+  /** A session may have unexpired access tokens while it was used (a login, a refresh) within `JWT_ACCESS_TTL`. */
+  private tokensMayLive(session: Session): boolean {
+    return session.lastUsedAt.getTime() > Date.now() - this.config.jwt.accessTtl * 1000;
+  }
+
+  /** Live, or past its absolute end with access tokens that may still be unexpired: worth ending. */
+  private isEndable(session: Session): boolean {
     const { now, usedSince } = this.liveness();
-    return session.endedAt === null && session.expiresAt > now && session.lastUsedAt > usedSince;
+    if (session.endedAt !== null) return false;
+    return (session.expiresAt > now && session.lastUsedAt > usedSince) || this.tokensMayLive(session);
+  }
+
+  /** The oldest last use an endable session can have. */
+  private endableSince(): Date {
+    const ttl = Math.max(this.config.jwt.refreshTtl, this.config.jwt.accessTtl);
+    return new Date(Date.now() - ttl * 1000);
   }
 }
