@@ -301,15 +301,36 @@ describe('account lifecycle over SMTP', () => {
       expect(json(await reset(token, 'third-choice-pass-3')).error.code).toBe('TOKEN_INVALID');
     });
 
+    /** What a minute later looks like for the user's reset links: made before the mail cooldown. */
+    const minuteLater = (userId: string) =>
+      t.app
+        .get(DataSource)
+        .getRepository(OneTimeToken)
+        .update({ userId, purpose: 'password_reset' }, { createdAt: new Date(Date.now() - 61_000) });
+
     it('a newer link voids the older one', async () => {
       const user = await register(t);
       await forgot(user.email);
       const older = tokenOf(await nthMail(user.email, RESET_SUBJECT, 1));
+      await minuteLater(user.id);
       await forgot(user.email);
       const newer = tokenOf(await nthMail(user.email, RESET_SUBJECT, 2));
       expect(newer).not.toBe(older);
       expect(json(await reset(older)).error.code).toBe('TOKEN_INVALID');
       expect((await reset(newer)).statusCode).toBe(204);
+    });
+
+    it('one reset mail a minute per account: asking again sooner answers the same, mails nothing and keeps the link', async () => {
+      const user = await register(t);
+      await forgot(user.email);
+      const link = tokenOf(await nthMail(user.email, RESET_SUBJECT, 1));
+      for (let i = 0; i < 3; i++) expect((await forgot(user.email)).statusCode).toBe(202);
+      await mailSettled();
+      expect(mailsTo(user.email, RESET_SUBJECT)).toHaveLength(1);
+      expect((await reset(link)).statusCode).toBe(204); // not voided by the requests that followed
+      // a used link does not hold the next one back
+      await forgot(user.email);
+      await nthMail(user.email, RESET_SUBJECT, 2);
     });
 
     it('an expired token is TOKEN_INVALID, and the purge removes it', async () => {

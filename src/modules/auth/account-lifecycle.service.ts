@@ -22,6 +22,9 @@ const TOKEN_BYTES = 32;
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** At most one password-reset mail per account in this long (while its link is unused). */
+export const RESET_MAIL_COOLDOWN_MS = 60_000;
+
 /**
  * Password reset and email verification, by mail. A request only queues a mail (core/mail, in
  * its transaction); the mail relay composes it later, outside the request: that is when the
@@ -97,6 +100,16 @@ export class AccountLifecycleService {
   private async composePasswordReset(job: MailJob, tx: Tx): Promise<MailMessage | null> {
     const userId = await this.users.findIdByEmailInTx(tx, job.to);
     if (!userId) return null; // not an account: nothing is sent, and nothing says so
+    // a link went out moments ago and still works: no second mail, and that link is not voided
+    // (someone asking for the victim's resets over and over neither floods the mailbox nor keeps
+    // killing the link the owner is about to follow); a retry of this job's own send is not a second mail
+    const now = new Date();
+    if (
+      job.attempt === 1 &&
+      (await this.tokens.hasRecent(tx, userId, 'password_reset', new Date(now.getTime() - RESET_MAIL_COOLDOWN_MS), now))
+    ) {
+      return null;
+    }
     const ttl = this.config.lifecycle.passwordResetTtl;
     const token = await this.mint(tx, userId, 'password_reset', job.to, ttl);
     // one event per request: a retried send composes again (a new token), but was requested once

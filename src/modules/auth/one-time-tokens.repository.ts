@@ -26,6 +26,14 @@ export class OneTimeTokensRepository extends TypeOrmRepository<OneTimeToken> {
     await tx.manager.update(OneTimeToken, { userId, purpose, usedAt: IsNull(), voidedAt: IsNull() }, { voidedAt: at });
   }
 
+  /** True when the user has a usable token of this purpose made after `since` (a link mailed moments ago). */
+  async hasRecent(tx: Tx, userId: string, purpose: OneTimeTokenPurpose, since: Date, now: Date): Promise<boolean> {
+    const count = await tx.manager.count(OneTimeToken, {
+      where: { userId, purpose, usedAt: IsNull(), voidedAt: IsNull(), createdAt: MoreThan(since), expiresAt: MoreThan(now) },
+    });
+    return count > 0;
+  }
+
   /** The token with this hash and purpose if it can still be used at `now`: unused, not voided, unexpired. */
   findUsable(tokenHash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeToken | null> {
     return this.orm.findOne({ where: { tokenHash, purpose, usedAt: IsNull(), voidedAt: IsNull(), expiresAt: MoreThan(now) } });
