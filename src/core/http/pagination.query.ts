@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { BadRequestError } from '../errors/app-error';
 
 /** `page` and `pageSize` of an offset-paginated list (defaults 1 and 20). */
 export class OffsetQuery {
@@ -36,4 +37,26 @@ export class CursorQuery {
   @IsString()
   @MaxLength(1024)
   after?: string;
+}
+
+/**
+ * A list in cursor mode only: `page` and `pageSize` are accepted here so that `assertCursorMode`
+ * answers them with 400 `BAD_REQUEST` (the contract's answer) rather than the validation pipe's
+ * 400 `VALIDATION_ERROR` for an unknown field.
+ */
+export class CursorOnlyQuery extends CursorQuery {
+  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
+  @IsOptional()
+  page?: unknown;
+
+  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
+  @IsOptional()
+  pageSize?: unknown;
+}
+
+/** 400 `BAD_REQUEST` when a cursor-only list (`what`, e.g. "Audit events") was asked for a page. */
+export function assertCursorMode(query: CursorOnlyQuery, what: string): void {
+  if (query.page !== undefined || query.pageSize !== undefined) {
+    throw new BadRequestError(`${what} cursor-paginated: use limit and after, not page/pageSize`);
+  }
 }

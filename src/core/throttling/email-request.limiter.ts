@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { canonicalEmail } from '../auth/canonical-email';
 import { KeyRing } from '../crypto/key-ring';
 import { RateLimitedError } from '../errors/app-error';
+import { emailRateKey } from './email-key';
 import { RateLimitStorage } from './rate-limit.storage';
 
 /**
@@ -33,7 +32,7 @@ export class EmailRequestLimiter {
   /** Counts one request of `purpose` for this email, or 429 `RATE_LIMITED` once the window's are used up. */
   async count(purpose: string, email: string): Promise<void> {
     if (this.limit === 0) return;
-    const key = `email-requests:${purpose}:${createHmac('sha256', this.hashKey).update(canonicalEmail(email)).digest('hex')}`;
+    const key = emailRateKey(`email-requests:${purpose}`, this.hashKey, email);
     const reservation = await this.storage.reserveSlot(key, this.windowMs, this.limit);
     if (!reservation.granted) throw new RateLimitedError(reservation.retryAfterSeconds);
   }

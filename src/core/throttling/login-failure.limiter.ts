@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { canonicalEmail } from '../auth/canonical-email';
 import { KeyRing } from '../crypto/key-ring';
 import { RateLimitedError } from '../errors/app-error';
+import { emailRateKey } from './email-key';
 import { RateLimitStorage } from './rate-limit.storage';
 
 /** A password check's hold on one of its email's failure slots. */
@@ -47,7 +46,7 @@ export class LoginFailureLimiter {
   /** Takes a failure slot for this email, or 429 `RATE_LIMITED` when the window's failures are used up. */
   async begin(email: string): Promise<LoginAttempt> {
     if (this.limit === 0) return NOT_COUNTED;
-    const key = `login-failures:${createHmac('sha256', this.hashKey).update(canonicalEmail(email)).digest('hex')}`;
+    const key = emailRateKey('login-failures', this.hashKey, email);
     const reservation = await this.storage.reserveSlot(key, this.windowMs, this.limit);
     if (!reservation.granted) throw new RateLimitedError(reservation.retryAfterSeconds);
     return { release: reservation.release };

@@ -3,10 +3,11 @@ import { AuthUser, isAdmin } from '../../core/auth/auth-user';
 import { assertOwnerOrAdmin } from '../../core/auth/owner-or-admin';
 import { UnitOfWork, Tx } from '../../core/database/unit-of-work';
 import { uuidv7 } from '../../core/database/uuid';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/app-error';
 import { KeyRing } from '../../core/crypto/key-ring';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, OffsetPage, sliceOf } from '../../core/http/pagination';
+import { assertCursorMode } from '../../core/http/pagination.query';
 import { Account } from './account.entity';
 import { BalanceLimitError } from './accounts.errors';
 import { AccountCreatedData, AccountEvents, DepositData } from './accounts.events';
@@ -98,9 +99,7 @@ export class AccountsService {
   }
 
   async history(actor: AuthUser, accountId: string, query: HistoryQuery): Promise<CursorPage<LedgerEntry>> {
-    if (query.page !== undefined || query.pageSize !== undefined) {
-      throw new BadRequestError('Transaction history is cursor-paginated: use limit and after, not page/pageSize');
-    }
+    assertCursorMode(query, 'Transaction history is');
     await this.get(actor, accountId);
     const limit = query.limit ?? 20;
     const before = query.after ? this.cursors.decode(accountId, query.after).id : null;

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { KeyRing } from '../../core/crypto/key-ring';
-import { BadRequestError, NotFoundError } from '../../core/errors/app-error';
+import { NotFoundError } from '../../core/errors/app-error';
 import { CursorCodec } from '../../core/http/cursor';
 import { CursorPage, sliceOf } from '../../core/http/pagination';
+import { assertCursorMode } from '../../core/http/pagination.query';
 import { uuidv7Floor } from '../../core/outbox/domain-event';
 import { AuditEvent } from './audit-event.entity';
 import { AuditFilter, AuditRepository } from './audit.repository';
@@ -21,9 +22,7 @@ export class AuditService {
   }
 
   async list(query: ListAuditEventsQuery): Promise<CursorPage<AuditEvent>> {
-    if (query.page !== undefined || query.pageSize !== undefined) {
-      throw new BadRequestError('Audit events are cursor-paginated: use limit and after, not page/pageSize');
-    }
+    assertCursorMode(query, 'Audit events are');
     const filter: AuditFilter = {
       type: query.type,
       actorId: query.actorId,

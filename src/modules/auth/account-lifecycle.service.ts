@@ -98,7 +98,7 @@ export class AccountLifecycleService {
   }
 
   private async composePasswordReset(job: MailJob, tx: Tx): Promise<MailMessage | null> {
-    const userId = await this.users.findIdByEmailInTx(tx, job.to);
+    const userId = await this.users.findIdByEmail(job.to, tx);
     if (!userId) return null; // not an account: nothing is sent, and nothing says so
     // a link went out moments ago and still works: no second mail, and that link is not voided
     // (someone asking for the victim's resets over and over neither floods the mailbox nor keeps

@@ -33,8 +33,8 @@ class FakeRefreshTokens {
     this.rows.set(successor.id, { ...successor });
     return Promise.resolve(true);
   }
-  revokeFamily(familyId: string) {
-    for (const row of this.rows.values()) if (row.familyId === familyId) row.status = 'revoked';
+  revokeFamiliesInTx(_tx: unknown, familyIds: readonly string[]) {
+    for (const row of this.rows.values()) if (familyIds.includes(row.familyId)) row.status = 'revoked';
     return Promise.resolve();
   }
   readonly revokedInTx: unknown[] = [];

@@ -152,11 +152,11 @@ export class AuthService {
   async endSessions(userId: string, sessionIds: readonly string[], alsoInTx?: (tx: Tx) => Promise<void>): Promise<void> {
     const now = new Date();
     await this.credentials.endSessions(userId, sessionIds, async (tx) => {
+      await this.refreshTokens.revokeFamiliesInTx(tx, sessionIds);
+      await this.sessions.endInTx(tx, userId, sessionIds, now);
       for (const sessionId of sessionIds) {
-        await this.refreshTokens.revokeFamily(sessionId, tx);
         await tx.publish<SessionEndedData>({ type: AuthEvents.sessionEnded, subjectType: 'user', subjectId: userId, data: { sessionId } });
       }
-      await this.sessions.endInTx(tx, userId, sessionIds, now);
       await alsoInTx?.(tx);
     });
   }

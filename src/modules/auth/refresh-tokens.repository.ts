@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, Repository as OrmRepository } from 'typeorm';
+import { In, LessThan, Repository as OrmRepository } from 'typeorm';
 import { TypeOrmRepository } from '../../core/database/typeorm.repository';
 import { Tx } from '../../core/database/unit-of-work';
 import { RefreshToken } from './refresh-token.entity';
@@ -67,9 +67,10 @@ export class RefreshTokensRepository extends TypeOrmRepository<RefreshToken> {
     return true;
   }
 
-  /** In `tx` when given. */
-  async revokeFamily(familyId: string, tx?: Tx): Promise<void> {
-    await (tx?.manager ?? this.orm.manager).update(RefreshToken, { familyId }, { status: 'revoked' });
+  /** Every token of these families (sessions), in one statement. */
+  async revokeFamiliesInTx(tx: Tx, familyIds: readonly string[]): Promise<void> {
+    if (familyIds.length === 0) return;
+    await tx.manager.update(RefreshToken, { familyId: In([...familyIds]) }, { status: 'revoked' });
   }
 
   async revokeAllForUserInTx(tx: Tx, userId: string): Promise<void> {

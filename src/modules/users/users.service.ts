@@ -108,9 +108,9 @@ export class UsersService {
     return record;
   }
 
-  /** The id of the account holding this canonical email, or null (a failed login's subject). */
-  async findIdByEmail(email: string): Promise<string | null> {
-    return (await this.users.findByEmail(canonicalEmail(email)))?.id ?? null;
+  /** The id of the account holding this email (canonical form), or null; in `tx` when given (a mail composer's transaction). */
+  async findIdByEmail(email: string, tx?: Tx): Promise<string | null> {
+    return (await this.users.findByEmail(canonicalEmail(email), tx))?.id ?? null;
   }
 
   /**
@@ -120,11 +120,6 @@ export class UsersService {
   async findInTx(tx: Tx, id: string): Promise<UserRecord | null> {
     const user = await this.users.findByIdInTx(tx, id);
     return user ? toUserRecord(user) : null;
-  }
-
-  /** The id of the account holding this canonical email, or null, read in `tx`. */
-  async findIdByEmailInTx(tx: Tx, email: string): Promise<string | null> {
-    return (await this.users.findByEmail(canonicalEmail(email), tx))?.id ?? null;
   }
 
   /** A user as `actor` may see it: themselves, or anyone for an admin. */

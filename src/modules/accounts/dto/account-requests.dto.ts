@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
-import { CursorQuery, OffsetQuery } from '../../../core/http/pagination.query';
+import { CursorOnlyQuery, OffsetQuery } from '../../../core/http/pagination.query';
 import { CodePoints } from '../../../core/http/validation-decorators';
 import { MAX_AMOUNT } from '../money';
 
@@ -60,13 +60,5 @@ export class ListAccountsQuery extends OffsetQuery {
   ownerId?: string;
 }
 
-/** Cursor mode only; `page`/`pageSize` are accepted here just to answer them with 400 BAD_REQUEST. */
-export class HistoryQuery extends CursorQuery {
-  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
-  @IsOptional()
-  page?: unknown;
-
-  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
-  @IsOptional()
-  pageSize?: unknown;
-}
+/** Cursor mode only (`CursorOnlyQuery`). */
+export class HistoryQuery extends CursorOnlyQuery {}

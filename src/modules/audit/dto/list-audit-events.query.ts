@@ -1,13 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { CursorQuery } from '../../../core/http/pagination.query';
+import { CursorOnlyQuery } from '../../../core/http/pagination.query';
 
 /** UUIDs compare as stored: lower case. */
 const lower = Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
 
-/** Cursor mode only; `page`/`pageSize` are accepted here just to answer them with 400 BAD_REQUEST. */
-export class ListAuditEventsQuery extends CursorQuery {
+/** Cursor mode only (`CursorOnlyQuery`). */
+export class ListAuditEventsQuery extends CursorOnlyQuery {
   @ApiPropertyOptional({ example: 'transfer.completed' })
   @IsOptional()
   @IsString()
@@ -35,12 +35,4 @@ export class ListAuditEventsQuery extends CursorQuery {
   @IsOptional()
   @IsISO8601({ strict: true })
   until?: string;
-
-  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
-  @IsOptional()
-  page?: unknown;
-
-  @ApiPropertyOptional({ deprecated: true, description: 'Not supported here: 400 BAD_REQUEST' })
-  @IsOptional()
-  pageSize?: unknown;
 }
