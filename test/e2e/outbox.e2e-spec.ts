@@ -90,13 +90,17 @@ describe('transactional outbox', () => {
 
   it('retries a batch whose subscriber threw, and marks nothing delivered until it succeeds', async () => {
     await uow.run((tx) => tx.publish({ type: 'probe.happened', subjectType: 'probe', subjectId: 'flaky' }));
-    await waitFor(() => seenFor('flaky').length > 0, 10_000, 20);
+    // The subscriber sees the event inside the delivery transaction, before that transaction marks the row delivered and
+    // commits; so wait for the committed mark, not for the subscriber.
+    const deliveredAt = async () =>
+      (
+        await dataSource.query<Array<{ delivered_at: unknown }>>(
+          'SELECT delivered_at FROM outbox_events WHERE type = ? ORDER BY id DESC LIMIT 1',
+          ['probe.happened'],
+        )
+      )[0]?.delivered_at ?? null;
+    await waitFor(async () => (await deliveredAt()) !== null, 10_000, 20);
     expect(recorder.calls.filter((subject) => subject === 'flaky')).toHaveLength(2);
     expect(seenFor('flaky')).toHaveLength(1);
-    const [row] = await dataSource.query<Array<{ delivered_at: unknown }>>(
-      'SELECT delivered_at FROM outbox_events WHERE type = ? ORDER BY id DESC LIMIT 1',
-      ['probe.happened'],
-    );
-    expect(row?.delivered_at).not.toBeNull();
   });
 });
