@@ -5,12 +5,15 @@ import { Contains, FindManyOptions, PageOptions, Repository, SliceOptions, Where
 /**
  * `Repository<T>` over TypeORM, written once. Module repositories extend it and add their own
  * finders; every query is parameterised and ordered with the id as a tie-breaker, so offset and
- * keyset pages are stable.
+ * keyset pages are stable. A column the subclass names unique needs no tie-breaker: it is sorted
+ * and sought alone, so its unique index serves a keyset page as a range (with the id appended,
+ * MariaDB reads and sorts every row before the cursor).
  */
 export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }> implements Repository<T> {
   protected constructor(
     protected readonly orm: OrmRepository<T>,
     private readonly alias: string,
+    private readonly uniqueColumns: ReadonlyArray<keyof T & string> = [],
   ) {}
 
   findById(id: string): Promise<T | null> {
@@ -20,20 +23,24 @@ export abstract class TypeOrmRepository<T extends ObjectLiteral & { id: string }
   findMany(options: FindManyOptions<T> = {}): Promise<T[]> {
     const query = this.filtered(options.where);
     const direction = options.orderDir === 'desc' ? 'DESC' : 'ASC';
-    const column = `${this.alias}.${options.orderBy ?? 'id'}`;
+    const sortColumn = options.orderBy ?? 'id';
+    const column = `${this.alias}.${sortColumn}`;
+    const tieBreak = sortColumn !== 'id' && !this.uniqueColumns.includes(sortColumn);
     if (options.after) {
       const op = direction === 'ASC' ? '>' : '<';
-      if (options.orderBy && options.orderBy !== 'id') {
-        query.andWhere(`(${column} ${op} :afterValue OR (${column} = :afterValue AND ${this.alias}.id ${op} :afterId))`, {
-          afterValue: options.after.value,
-          afterId: options.after.id,
+      const { value, id } = options.after;
+      if (tieBreak) {
+        // the first term bounds the index range (SQLite cannot bound one from the OR alone; it walks from the start)
+        query.andWhere(`${column} ${op}= :afterValue AND (${column} ${op} :afterValue OR ${this.alias}.id ${op} :afterId)`, {
+          afterValue: value,
+          afterId: id,
         });
       } else {
-        query.andWhere(`${this.alias}.id ${op} :afterId`, { afterId: options.after.id });
+        query.andWhere(`${column} ${op} :after`, { after: sortColumn === 'id' ? id : value });
       }
     }
     query.orderBy(column, direction);
-    if (column !== `${this.alias}.id`) query.addOrderBy(`${this.alias}.id`, direction);
+    if (tieBreak) query.addOrderBy(`${this.alias}.id`, direction);
     if (options.limit !== undefined) query.limit(options.limit);
     if (options.offset !== undefined) query.offset(options.offset);
     return query.getMany();

@@ -8,7 +8,7 @@ import { User } from './user.entity';
 @Injectable()
 export class UsersRepository extends TypeOrmRepository<User> {
   constructor(@InjectRepository(User) orm: OrmRepository<User>) {
-    super(orm, 'user');
+    super(orm, 'user', ['email']);
   }
 
   /** In `tx` when given (a caller holding a transaction must not wait for a second connection). */
