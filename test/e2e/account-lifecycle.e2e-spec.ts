@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { MailRelay } from '../../src/core/mail/mail-relay';
+import { emlFileName } from '../../src/core/mail/file-transport';
+import { MAIL_RETENTION_MS, MailRelay } from '../../src/core/mail/mail-relay';
 import { AuthService } from '../../src/modules/auth/auth.service';
 import { OneTimeToken } from '../../src/modules/auth/one-time-token.entity';
 import { Session as SessionRow } from '../../src/modules/auth/session.entity';
@@ -619,6 +620,26 @@ describe('account lifecycle without SMTP_URL: .eml files', () => {
     expect(mail!.html).toContain('verify-email?token=');
     expect(mail!.text).toContain('http://localhost:3000/verify-email?token=');
     expect((await t.request({ method: 'POST', url: `${AUTH}/email/verify`, payload: { token: tokenOf(mail!) } })).statusCode).toBe(204);
+  });
+
+  it('the sweep deletes .eml files past the retention (and stale temp files), and leaves newer ones and files it did not write', async () => {
+    const dir = env.env.MAIL_DIR!;
+    const mails = () => readdirSync(dir).filter((name) => name.endsWith('.eml'));
+    const before = mails().length;
+    await register(t); // its verification mail is the last one this app writes
+    await waitFor(() => mails().length > before, 10_000, 25);
+    const fresh = mails();
+    const past = new Date(Date.now() - MAIL_RETENTION_MS - 60_000);
+    const stale = emlFileName(past, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
+    const within = emlFileName(new Date(Date.now() - MAIL_RETENTION_MS + 3_600_000), '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c');
+    copyFileSync(join(dir, fresh[0]!), join(dir, stale));
+    copyFileSync(join(dir, fresh[0]!), join(dir, within));
+    writeFileSync(join(dir, `.${emlFileName(past, 'interrupted')}.tmp`), 'half a mail');
+    writeFileSync(join(dir, '2019-notes.eml'), 'not ours');
+
+    await t.app.get(MailRelay).purge();
+
+    expect(readdirSync(dir).sort()).toEqual([...fresh, within, '2019-notes.eml'].sort());
   });
 });
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMessage } from '../../../test/support/smtp';
-import { emlFileName, FileTransport } from './file-transport';
+import { emlFileName, emlFileTime, FileTransport } from './file-transport';
 
 describe('FileTransport', () => {
   let dir: string;
@@ -41,6 +41,27 @@ describe('FileTransport', () => {
     expect(parsed.text.trim()).toBe(message.text);
     expect(parsed.messageId).toMatch(/^<.+@example\.com>$/);
     expect(parsed.date).toBeInstanceOf(Date);
+  });
+
+  it('reads the time back from a name it made, and from nothing else', () => {
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    expect(emlFileTime(emlFileName(at, 'job-1'))).toBe(at.getTime());
+    expect(emlFileTime(`.${emlFileName(at, 'job-1')}.tmp`)).toBe(at.getTime());
+    for (const name of ['notes.eml', '20260304T050607089Z.eml', '20260304T050607089Z-job-1.txt', '../20260304T050607089Z-x.eml']) {
+      expect(emlFileTime(name)).toBeNull();
+    }
+  });
+
+  it('purges the files it wrote before the cutoff, and nothing else; a directory not made yet is nothing to purge', async () => {
+    const transport = new FileTransport(join(dir, 'mail'), 'no-reply@example.com');
+    await expect(transport.purge(Date.now())).resolves.toBe(0);
+    const older = await transport.send(message, 'job-old');
+    const cutoff = Date.now() + 1;
+    writeFileSync(join(dir, 'mail', emlFileName(new Date(cutoff + 1_000), 'job-new')), 'newer');
+    writeFileSync(join(dir, 'mail', 'README'), 'not a mail');
+    await expect(transport.purge(cutoff)).resolves.toBe(1);
+    expect(readdirSync(join(dir, 'mail')).sort()).toEqual(['README', emlFileName(new Date(cutoff + 1_000), 'job-new')].sort());
+    expect(readdirSync(join(dir, 'mail'))).not.toContain(older.split('/').pop());
   });
 
   it('writes nothing for a message with an injected header', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createTransport } from 'nodemailer';
 import type { MailMessage } from './mail.types';
@@ -7,6 +7,24 @@ import { MailTransport, NODEMAILER_DEFAULTS, toNodemailerMessage } from './mail-
 /** `<UTC time>-<job id>.eml`: sorts by time, names the job, and a re-send (at least once) never overwrites. */
 export function emlFileName(at: Date, mailId: string): string {
   return `${at.toISOString().replace(/[-:.]/g, '')}-${mailId}.eml`;
+}
+
+/** A name `emlFileName` made (or its hidden temp file): its time, from the name; anything else is not ours. */
+const OUR_FILE = /^\.?(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[\w-]+\.eml(\.tmp)?$/;
+
+export function emlFileTime(name: string): number | null {
+  const match = OUR_FILE.exec(name);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second, ms] = match.slice(1, 8).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
 /**
@@ -41,6 +59,27 @@ export class FileTransport implements MailTransport {
       throw error;
     }
     return path;
+  }
+
+  /**
+   * Deletes the mails written before `cutoff` (by the time in their names; files this transport
+   * did not name are left alone): the links in them have long expired, and a directory that only
+   * grows would fill the disk. Run by the relay's sweep.
+   */
+  async purge(cutoff: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0; // nothing written yet
+      throw error;
+    }
+    const old = names.filter((name) => {
+      const at = emlFileTime(name);
+      return at !== null && at < cutoff;
+    });
+    for (const name of old) await rm(join(this.dir, name), { force: true });
+    return old.length;
   }
 
   close(): void {

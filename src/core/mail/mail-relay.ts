@@ -22,7 +22,7 @@ const LEASE_MARGIN_MS = 30_000;
 const STOP_GRACE_MS = 3_000;
 /** Back-off of the relay itself when a pass fails (the database is down): doubling up to this. */
 const MAX_PASS_BACKOFF_MS = 30_000;
-/** Finished jobs are kept this long, then purged by an hourly sweep. */
+/** Finished jobs (and `.eml` files) are kept this long, then purged by an hourly sweep. */
 export const MAIL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
@@ -222,9 +222,12 @@ export class MailRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.outcomes?.inc(`${kind} ${outcome}`, () => ({ kind, outcome }));
   }
 
-  private async purge(): Promise<void> {
+  /** The hourly sweep's work: finished jobs, and the transport's copies of mails, past the retention. */
+  async purge(): Promise<void> {
     try {
-      await this.store.purge(Date.now() - MAIL_RETENTION_MS);
+      const cutoff = Date.now() - MAIL_RETENTION_MS;
+      await this.store.purge(cutoff);
+      await this.transport.purge?.(cutoff);
     } catch (error) {
       const err = isDriverError(error) ? describeDriverError(error) : error;
       this.logger.warn({ msg: 'mail purge failed; next sweep retries', err });

@@ -9,6 +9,8 @@ export interface MailTransport {
    * path), rejects with an error whose message holds no secret (never the SMTP URL or password).
    */
   send(message: MailMessage, mailId: string, signal: AbortSignal): Promise<string>;
+  /** Removes what the transport kept of mails sent before `cutoff` (ms); the number removed. */
+  purge?(cutoff: number): Promise<number>;
   close(): void;
 }
 
