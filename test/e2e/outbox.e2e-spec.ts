@@ -1,6 +1,8 @@
 import { Injectable, Module } from '@nestjs/common';
+import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { Tx, UnitOfWork } from '../../src/core/database/unit-of-work';
+import { requestContext } from '../../src/core/http/request-context';
 import { DomainEvent } from '../../src/core/outbox/domain-event';
 import { OnOutboxEvent } from '../../src/core/outbox/on-outbox-event.decorator';
 import { Outbox } from '../../src/core/outbox/outbox';
@@ -14,11 +16,14 @@ import { waitFor } from '../support/wait-for';
 class Recorder {
   readonly seen: DomainEvent[] = [];
   readonly calls: string[] = [];
+  /** The request id of the async context each subject was delivered in (null: none). */
+  readonly contexts = new Map<string, string | null>();
   private failedOnce = false;
 
   @OnOutboxEvent('probe.happened', 'probe.other')
   on(event: DomainEvent, tx: Tx): Promise<void> {
     this.calls.push(event.subjectId ?? '');
+    this.contexts.set(event.subjectId ?? '', requestContext.getStore()?.requestId ?? null);
     if (!tx.manager) throw new Error('no transaction');
     if (event.subjectId === 'flaky' && !this.failedOnce) {
       this.failedOnce = true;
@@ -86,6 +91,15 @@ describe('transactional outbox', () => {
     await waitFor(() => seenFor('alone-2').length > 0, 2_000, 20);
     const order = recorder.seen.map((event) => event.id);
     expect(order.indexOf(first.id)).toBeLessThan(order.indexOf(second.id));
+  });
+
+  it('delivers outside the context of the request whose commit nudged the relay (its logger, its cache memo)', async () => {
+    const published = await requestContext.run({ requestId: 'nudging-request', log: pino({ enabled: false }) }, () =>
+      uow.run((tx) => tx.publish({ type: 'probe.happened', subjectType: 'probe', subjectId: 'in-context' })),
+    );
+    expect(published.requestId).toBe('nudging-request'); // the event itself carries it
+    await waitFor(() => seenFor('in-context').length > 0, 10_000, 20);
+    expect(recorder.contexts.get('in-context')).toBeNull();
   });
 
   it('retries a batch whose subscriber threw, and marks nothing delivered until it succeeds', async () => {

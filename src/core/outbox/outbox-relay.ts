@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { Tx, UnitOfWork } from '../database/unit-of-work';
 import { describeDriverError, isDriverError } from '../errors/driver-errors';
+import { requestContext } from '../http/request-context';
 import { InjectRedis, RedisClient } from '../redis/redis.module';
 import { withTimeout } from '../util/with-timeout';
 import { DomainEvent } from './domain-event';
@@ -151,7 +152,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       clearTimeout(this.timer);
     }
     this.timerDue = due;
-    this.timer = setTimeout(() => this.tick(), ms);
+    // not in the context of the request whose commit nudged: the pass belongs to no request (its log lines, its cache memo)
+    this.timer = setTimeout(() => requestContext.exit(() => this.tick()), ms);
     this.timer.unref();
   }
 
