@@ -178,7 +178,12 @@ describe('graceful shutdown with kept-alive clients', () => {
       await locker.query('UNLOCK TABLES');
       unlocked = true;
       await expectCleanExit(s, signalledAt);
-      expect(s.output()).not.toMatch(/"level":"(error|warn)"/);
+      // nothing went wrong: no error or warning but the slow-query notice the lock itself earns past 1 s on a slow machine
+      const complaints = s
+        .output()
+        .split('\n')
+        .filter((line) => /"level":"(error|warn)"/.test(line) && !line.includes('"msg":"slow database query"'));
+      expect(complaints).toEqual([]);
 
       const [[ledger]] = (await locker.query("SELECT COUNT(*) AS n FROM transactions WHERE type = 'transfer' AND from_account_id = ?", [
         from,

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { ADMIN_ENV, adminSession, bearer, Session, signUp } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
 import { balanceOf, deposit, openAccount, transfer, transfersOutOf } from '../support/money';
-import { outboxSettled } from '../support/outbox';
+import { HeldRelays, holdRelays } from '../support/relays';
 import { recordStatements, StatementRecorder } from '../support/statement-recorder';
 import { json, startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
@@ -20,18 +20,6 @@ const mysql = target.mysql;
 
 /** The domain event's row, in the transaction of the change. */
 const OUTBOX_INSERT = expect.stringMatching(/^INSERT INTO outbox_events \(id, type, payload, created_at\) VALUES \(\?, \?, \?, \?\)$/);
-
-/**
- * The request's own transactions: the outbox relay's delivery passes (its own transactions, on its
- * own schedule) left out, including one the recorder caught only the beginning of (the relay's
- * nudge fires after the request's commit, possibly just before the recorder stops). The
- * request's transaction has ended by then, so a transaction recorded only up to its start is not it.
- */
-function requestTransactions(recorder: StatementRecorder): string[][] {
-  const relayPass = (tx: string[]) => tx.some((sql) => /FROM outbox_events WHERE (delivered|streamed)_at IS NULL/.test(sql));
-  const onlyBegun = (tx: string[]) => tx.every((sql) => /^(SET TRANSACTION|START TRANSACTION|BEGIN)\b/i.test(sql));
-  return recorder.transactions().filter((tx) => !relayPass(tx) && !onlyBegun(tx));
-}
 
 /**
  * The transaction of a transfer, statement by statement. MySQL/MariaDB: begin, one UPDATE that
@@ -71,6 +59,8 @@ describe('a transfer’s transaction: one statement per step', () => {
   let admin: Session;
   let owner: Session;
   let recorder: StatementRecorder;
+  /** The relays, held while statements are recorded: only the request's own go out meanwhile. */
+  let held: HeldRelays | undefined;
 
   beforeAll(async () => {
     env = await createIsolatedEnv();
@@ -79,7 +69,11 @@ describe('a transfer’s transaction: one statement per step', () => {
     owner = await signUp(t);
   });
 
-  afterEach(() => recorder?.stop());
+  afterEach(() => {
+    recorder?.stop();
+    held?.release();
+    held = undefined;
+  });
 
   afterAll(async () => {
     await t?.close();
@@ -90,7 +84,6 @@ describe('a transfer’s transaction: one statement per step', () => {
     const from = await openAccount(t, owner);
     const to = await openAccount(t, owner);
     await deposit(t, admin, from, balance);
-    await outboxSettled(t); // the set-up's events delivered: no relay pass among the statements recorded
     return { from, to };
   }
 
@@ -101,11 +94,12 @@ describe('a transfer’s transaction: one statement per step', () => {
     '%s: begin, the money moved (MySQL: one checking UPDATE; SQLite: read, then update), the ledger row and its event, commit',
     async (_, key) => {
       const { from, to } = await accountsWith(1_000);
+      held = await holdRelays(t);
       recorder = recordStatements(t.app.get(DataSource));
       const res = await transfer(t, owner, { fromAccountId: from, toAccountId: to, amount: 300 }, key);
       recorder.stop();
       expect(res.statusCode).toBe(201);
-      expect(requestTransactions(recorder)).toEqual([transferStatements(key !== undefined)]);
+      expect(recorder.transactions()).toEqual([transferStatements(key !== undefined)]);
       if (key) {
         // the key is claimed once, before the transaction begins: no row lock is held while the claim is written
         const isClaim = (sql: string) => /^INSERT INTO\W+idempotency_keys/i.test(sql);
@@ -131,11 +125,11 @@ describe('a transfer’s transaction: one statement per step', () => {
 
   it('a deposit: begin, the locking read, one update, the ledger row, commit', async () => {
     const account = await openAccount(t, owner);
-    await outboxSettled(t);
+    held = await holdRelays(t);
     recorder = recordStatements(t.app.get(DataSource));
     await deposit(t, admin, account, 500);
     recorder.stop();
-    expect(requestTransactions(recorder)).toEqual([
+    expect(recorder.transactions()).toEqual([
       [
         mysql ? 'START TRANSACTION' : 'BEGIN TRANSACTION',
         expect.stringMatching(

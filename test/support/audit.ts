@@ -28,17 +28,21 @@ export async function auditEvents(t: TestApp, admin: Session, query: Record<stri
   }
 }
 
-/** Polls (never sleeps) until an event matching `match` is listed; the contract's bound is 2 s. */
+/**
+ * Polls (never sleeps) until an event matching `match` is listed, among those the `query` filters
+ * (`type`, `subjectId`, … : one cheap request a poll, however many events there are). A test of
+ * the contract's 2 s bound passes it as `timeoutMs`; the default leaves a loaded machine room.
+ */
 export async function awaitAuditEvent(
   t: TestApp,
   admin: Session,
   match: (event: AuditEventView) => boolean,
-  timeoutMs = 2_000,
+  { query = {}, timeoutMs = 10_000 }: { query?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<AuditEventView> {
   let found: AuditEventView | undefined;
   await waitFor(
     async () => {
-      found = (await auditEvents(t, admin)).find(match);
+      found = (await auditEvents(t, admin, query)).find(match);
       return found !== undefined;
     },
     timeoutMs,

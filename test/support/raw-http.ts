@@ -7,10 +7,15 @@ export class RawClient {
   readonly socket: Socket;
   closed = false;
   closedAt = 0;
+  /** When the last bytes arrived (ms since the epoch), as the socket saw them, not when a poll noticed. */
+  lastDataAt = 0;
 
   private constructor(port: number) {
     this.socket = connect({ port, host: '127.0.0.1' });
-    this.socket.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+    this.socket.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.lastDataAt = Date.now();
+    });
     // a reset after the answer is how a server cuts a client off: the answer is what matters
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => {
