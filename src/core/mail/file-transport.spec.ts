@@ -47,7 +47,13 @@ describe('FileTransport', () => {
     const at = new Date('2026-03-04T05:06:07.089Z');
     expect(emlFileTime(emlFileName(at, 'job-1'))).toBe(at.getTime());
     expect(emlFileTime(`.${emlFileName(at, 'job-1')}.tmp`)).toBe(at.getTime());
-    for (const name of ['notes.eml', '20260304T050607089Z.eml', '20260304T050607089Z-job-1.txt', '../20260304T050607089Z-x.eml']) {
+    for (const name of [
+      'notes.eml',
+      '20261304T050607089Z-x.eml',
+      '20260304T050607089Z.eml',
+      '20260304T050607089Z-job-1.txt',
+      '../20260304T050607089Z-x.eml',
+    ]) {
       expect(emlFileTime(name)).toBeNull();
     }
   });

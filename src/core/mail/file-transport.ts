@@ -15,16 +15,9 @@ const OUR_FILE = /^\.?(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[\w-]+
 export function emlFileTime(name: string): number | null {
   const match = OUR_FILE.exec(name);
   if (!match) return null;
-  const [year, month, day, hour, minute, second, ms] = match.slice(1, 8).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const [, year, month, day, hour, minute, second, ms] = match;
+  const at = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}.${ms}Z`);
+  return Number.isNaN(at) ? null : at;
 }
 
 /**
