@@ -132,6 +132,12 @@ describe('graceful shutdown with kept-alive clients', () => {
         ]);
         return Number((rows as Array<{ n: number }>)[0]!.n) >= 10; // the pool's connections, all waiting
       });
+      // and the other 20 wait for a connection: every transfer has reached the server (one still on its way at
+      // SIGTERM is rightly refused, 503 "shutting down"; on a loaded machine one was)
+      await waitFor(async () => {
+        const metrics = String((await c.send('GET', '/metrics')).body);
+        return Number(/^db_pool_connections\{state="waiting"\} (\d+)$/m.exec(metrics)?.[1] ?? 0) >= 20;
+      });
 
       const { signalledAt } = await terminate(s);
       await locker.query('UNLOCK TABLES');
