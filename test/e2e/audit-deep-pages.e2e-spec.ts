@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { queriesDuring, queryPlan } from '../support/query-plan';
+import { queriesDuring, queryPlan, rowsRead } from '../support/query-plan';
 import { uuidv7Floor } from '../../src/core/outbox/domain-event';
 import { AuditFilter, AuditRepository } from '../../src/modules/audit/audit.repository';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
@@ -85,27 +85,17 @@ describe('audit events: a deep page reads no more rows than the first', () => {
       .map((row) => row.id);
   }
 
-  /** Rows the server read (the sum of `Handler_read_*`) while `work` ran, less what reading the counters reads. */
-  async function rowsRead(work: () => Promise<unknown>): Promise<number> {
-    const counters = async () => {
-      const rows = await dataSource.query<Array<{ Value: string }>>("SHOW SESSION STATUS LIKE 'Handler_read%'");
-      return rows.reduce((sum, row) => sum + Number(row.Value), 0);
-    };
-    const start = await counters();
-    const before = await counters();
-    await work();
-    const after = await counters();
-    return after - before - (before - start);
-  }
-
   itMysql.each(FILTERS)('MariaDB/MySQL, %s: the page half-way down reads what the first page does', async (_, filter) => {
     const expected = await expectedIds(filter);
     expect(expected.length).toBeGreaterThan(PAGE * 20);
     const depth = Math.floor(expected.length / 2);
     let first: string[] = [];
     let deep: string[] = [];
-    const firstRead = await rowsRead(async () => (first = (await audit.list(filter, null, PAGE + 1)).map((e) => e.id)));
-    const deepRead = await rowsRead(async () => (deep = (await audit.list(filter, expected[depth - 1]!, PAGE + 1)).map((e) => e.id)));
+    const firstRead = await rowsRead(dataSource, async () => (first = (await audit.list(filter, null, PAGE + 1)).map((e) => e.id)));
+    const deepRead = await rowsRead(
+      dataSource,
+      async () => (deep = (await audit.list(filter, expected[depth - 1]!, PAGE + 1)).map((e) => e.id)),
+    );
     expect(first).toEqual(expected.slice(0, PAGE + 1));
     expect(deep).toEqual(expected.slice(depth, depth + PAGE + 1));
     expect(deepRead).toBeLessThanOrEqual(firstRead + 10);

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { queriesDuring, queryPlan } from '../support/query-plan';
+import { queriesDuring, queryPlan, rowsRead } from '../support/query-plan';
 import { LedgerRepository } from '../../src/modules/accounts/ledger.repository';
 import { bearer, Session, signUp } from '../support/factories';
 import { createIsolatedEnv, IsolatedEnv, target } from '../support/isolated-env';
@@ -86,22 +86,6 @@ describe('ledger history: a deep page reads no more rows than the first', () => 
       headers: bearer(owner.accessToken),
     });
 
-  /**
-   * Rows the server read (the sum of the `Handler_read_*` counters) while `work` ran, on the
-   * instance's one connection, less what reading the counters itself reads.
-   */
-  async function rowsRead(work: () => Promise<unknown>): Promise<number> {
-    const counters = async () => {
-      const rows = await dataSource.query<Array<{ Variable_name: string; Value: string }>>("SHOW SESSION STATUS LIKE 'Handler_read%'");
-      return rows.reduce((sum, row) => sum + Number(row.Value), 0);
-    };
-    const start = await counters();
-    const before = await counters();
-    await work();
-    const after = await counters();
-    return after - before - (before - start);
-  }
-
   it('pages through the whole history newest first, each row once, the deep pages included', async () => {
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -121,8 +105,8 @@ describe('ledger history: a deep page reads no more rows than the first', () => 
 
     let first: Record<string, any> = {};
     let deep: Record<string, any> = {};
-    const firstRead = await rowsRead(async () => (first = json(await page())));
-    const deepRead = await rowsRead(async () => (deep = json(await page(cursor))));
+    const firstRead = await rowsRead(dataSource, async () => (first = json(await page())));
+    const deepRead = await rowsRead(dataSource, async () => (deep = json(await page(cursor))));
 
     expect(first.data.map((entry: { id: string }) => entry.id)).toEqual(expected.slice(0, PAGE));
     expect(deep.data.map((entry: { id: string }) => entry.id)).toEqual(expected.slice(DEPTH, DEPTH + PAGE));
@@ -137,7 +121,7 @@ describe('ledger history: a deep page reads no more rows than the first', () => 
     for (const depth of [0, 1_000, DEPTH, ROWS - PAGE * 2]) {
       const before = depth === 0 ? null : expected[depth - 1]!;
       let ids: string[] = [];
-      reads.push(await rowsRead(async () => (ids = (await ledger.history(mine, before, PAGE + 1)).map((entry) => entry.id))));
+      reads.push(await rowsRead(dataSource, async () => (ids = (await ledger.history(mine, before, PAGE + 1)).map((entry) => entry.id))));
       expect(ids).toEqual(expected.slice(depth, depth + PAGE + 1));
     }
     expect(Math.max(...reads) - Math.min(...reads)).toBeLessThanOrEqual(10);
