@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { Tx, UnitOfWork } from '../database/unit-of-work';
@@ -10,7 +9,7 @@ import { InjectRedis, RedisClient } from '../redis/redis.module';
 import { withTimeout } from '../util/with-timeout';
 import { DomainEvent } from './domain-event';
 import { OUTBOX_BATCH_SUBSCRIBER, OUTBOX_SUBSCRIBER } from './on-outbox-event.decorator';
-import { OUTBOX_TABLE } from './outbox-store';
+import { OutboxRow, OutboxStore } from './outbox-store';
 
 export type OutboxHandler = (event: DomainEvent, tx: Tx) => unknown;
 export type OutboxBatchHandler = (events: DomainEvent[], tx: Tx) => unknown;
@@ -39,11 +38,6 @@ const STREAM_TIMEOUT_MS = 2000;
 /** The claim locks the rows it reads, never the gap new rows go into (see UnitOfWork.run). */
 const READ_COMMITTED = { readCommitted: true };
 
-interface OutboxRow {
-  id: string;
-  payload: string;
-}
-
 /**
  * Delivers committed outbox rows to the `@OnOutboxEvent` subscribers, at least once, in id order
  * within a pass: in one transaction it claims the oldest undelivered rows (`FOR UPDATE SKIP
@@ -63,7 +57,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly batchHandlers: Array<{ types: ReadonlySet<string>; handler: OutboxBatchHandler }> = [];
   /** Told there are rows (a nudge): the next pass skips its look for them. */
   private nudged = false;
-  private readonly mysql: boolean;
   private readonly streamKey: string;
   private timer: NodeJS.Timeout | null = null;
   /** When the pending timer fires (ms since the epoch). */
@@ -77,7 +70,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private unstreamed = true;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly store: OutboxStore,
     private readonly uow: UnitOfWork,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
@@ -85,7 +78,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectRedis() private readonly redis: RedisClient | null,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'redisKeyPrefix'>,
   ) {
-    this.mysql = dataSource.options.type === 'mysql';
     this.streamKey = `${config.redisKeyPrefix}events`;
   }
 
@@ -184,19 +176,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.schedule(this.failures > 0 ? backoff : busy ? 0 : this.again ? NUDGE_DELAY_MS : OUTBOX_POLL_MS);
   }
 
-  private claimSql(column: 'delivered_at' | 'streamed_at'): string {
-    return (
-      `SELECT id, payload FROM ${OUTBOX_TABLE} WHERE ${column} IS NULL ORDER BY id LIMIT ${BATCH}` +
-      (this.mysql ? ' FOR UPDATE SKIP LOCKED' : '')
-    );
-  }
-
-  /** A cheap look outside any transaction: an idle poll takes no lock (nor SQLite's gate). */
-  private async anyPending(column: 'delivered_at' | 'streamed_at'): Promise<boolean> {
-    const rows = await this.dataSource.query<unknown[]>(`SELECT id FROM ${OUTBOX_TABLE} WHERE ${column} IS NULL LIMIT 1`);
-    return rows.length > 0;
-  }
-
   /**
    * Delivers the oldest undelivered rows and, when Redis answers, appends them to the stream in
    * the same pass (one claim, one UPDATE of both cursors): a burst's events cost one transaction,
@@ -204,9 +183,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
    * them up (`unstreamed`).
    */
   private async deliverBatch(known: boolean): Promise<number> {
-    if (!known && !(await this.anyPending('delivered_at'))) return 0;
+    if (!known && !(await this.store.anyPending('delivered_at'))) return 0;
     return this.uow.run(async (tx) => {
-      const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('delivered_at'));
+      const rows = await this.store.claim(tx, 'delivered_at', BATCH);
       const events = rows.map((row) => JSON.parse(row.payload) as DomainEvent);
       for (const event of events) {
         for (const handler of this.handlers.get(event.type) ?? []) await handler(event, tx);
@@ -216,7 +195,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         if (mine.length > 0) await handler(mine, tx);
       }
       const streamed = rows.length > 0 && (await this.appendToStream(rows, events));
-      await this.mark(tx, streamed ? ['delivered_at', 'streamed_at'] : ['delivered_at'], rows);
+      await this.store.mark(tx, streamed ? ['delivered_at', 'streamed_at'] : ['delivered_at'], rows);
       return rows.length;
     }, READ_COMMITTED);
   }
@@ -250,38 +229,27 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private async streamBatch(): Promise<number> {
     const redis = this.redis;
     if (!redis?.isReady) return 0;
-    if (!(await this.anyPending('streamed_at'))) {
+    if (!(await this.store.anyPending('streamed_at'))) {
       this.unstreamed = false;
       return 0;
     }
     return this.uow.run(async (tx) => {
-      const rows = await tx.manager.query<OutboxRow[]>(this.claimSql('streamed_at'));
+      const rows = await this.store.claim(tx, 'streamed_at', BATCH);
       // sent together (one pipelined write); a failure rolls the pass back: those rows are appended again later (consumers dedupe by id)
       const appends = rows.map((row) => {
         const event = JSON.parse(row.payload) as DomainEvent;
         return redis.xAdd(this.streamKey, '*', { id: event.id, type: event.type, event: row.payload });
       });
       await withTimeout(Promise.all(appends), STREAM_TIMEOUT_MS, 'Redis');
-      await this.mark(tx, ['streamed_at'], rows);
+      await this.store.mark(tx, ['streamed_at'], rows);
       return rows.length;
     }, READ_COMMITTED);
-  }
-
-  private async mark(tx: Tx, columns: Array<'delivered_at' | 'streamed_at'>, rows: OutboxRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const now = Date.now();
-    await tx.manager.query(
-      `UPDATE ${OUTBOX_TABLE} SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE id IN (${rows.map(() => '?').join(', ')})`,
-      [...columns.map(() => now), ...rows.map((row) => row.id)],
-    );
   }
 
   private async purge(): Promise<void> {
     try {
       const cutoff = Date.now() - OUTBOX_RETENTION_MS;
-      await this.dataSource.query(`DELETE FROM ${OUTBOX_TABLE} WHERE delivered_at < ?${this.redis ? ' AND streamed_at IS NOT NULL' : ''}`, [
-        cutoff,
-      ]);
+      await this.store.purge(cutoff, this.redis !== null);
     } catch (error) {
       const err = isDriverError(error) ? describeDriverError(error) : error;
       this.logger.warn({ msg: 'outbox purge failed; next sweep retries', err });

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { KeyRing } from '../crypto/key-ring';
-import { RateLimitedError } from '../errors/app-error';
-import { emailRateKey } from './email-key';
+import { EmailSlots } from './email-slots';
 import { RateLimitStorage } from './rate-limit.storage';
 
 /** A password check's hold on one of its email's failure slots. */
@@ -23,32 +22,20 @@ const NOT_COUNTED: LoginAttempt = { release: () => Promise.resolve() };
  * when the password was right: N concurrent guesses cannot all slip past a check that comes before
  * the count.
  *
- * The email is keyed in its canonical form (so spellings of one address share the limit) and
- * through a keyed hash (its key derived from APP_SECRET): rate-limit keys in Redis never carry an
- * address, and a copy of them cannot be matched against a list of addresses without the secret.
+ * The email is keyed as `EmailSlots` keys it: canonical, through a keyed hash (its key derived
+ * from APP_SECRET), so rate-limit keys in Redis never carry an address.
  */
 @Injectable()
 export class LoginFailureLimiter {
-  private readonly limit: number;
-  private readonly windowMs: number;
-  private readonly hashKey: Buffer;
+  private readonly slots: EmailSlots;
 
-  constructor(
-    private readonly storage: RateLimitStorage,
-    keys: KeyRing,
-    @InjectConfig() config: AppConfig,
-  ) {
-    this.limit = config.rateLimit.authLimit;
-    this.windowMs = config.rateLimit.windowSeconds * 1000;
-    this.hashKey = keys.key('rate-limit:login-email');
+  constructor(storage: RateLimitStorage, keys: KeyRing, @InjectConfig() config: AppConfig) {
+    this.slots = new EmailSlots(storage, keys.key('rate-limit:login-email'), config.rateLimit);
   }
 
   /** Takes a failure slot for this email, or 429 `RATE_LIMITED` when the window's failures are used up. */
   async begin(email: string): Promise<LoginAttempt> {
-    if (this.limit === 0) return NOT_COUNTED;
-    const key = emailRateKey('login-failures', this.hashKey, email);
-    const reservation = await this.storage.reserveSlot(key, this.windowMs, this.limit);
-    if (!reservation.granted) throw new RateLimitedError(reservation.retryAfterSeconds);
-    return { release: reservation.release };
+    const reservation = await this.slots.take('login-failures', email);
+    return reservation ? { release: reservation.release } : NOT_COUNTED;
   }
 }
